@@ -1,0 +1,36 @@
+"""A toy training job: epochs of batches, a decaying noisy loss, no dependencies but vhtqdm.
+
+Run it anywhere; on Valohai (or under ``vhtqdm preview``) its bars and its loss also appear in
+the execution status. The only line that differs from a plain tqdm script is the import.
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import time
+
+import vhtqdm
+from vhtqdm import tqdm, trange
+
+
+def train(epochs: int = 3, batches: int = 80, seconds_per_step: float = 0.02) -> float:
+    vhtqdm.set_status("Loading training data\u2026")
+    time.sleep(0.5)  # pretend to read a data set
+    rng = random.Random(0)
+    loss = 2.5
+    step = 0
+    # status_interval=1 keeps this short demo lively; real jobs keep the default of 5 seconds.
+    for _epoch in trange(epochs, desc="epoch", status_interval=1):
+        batches_bar = tqdm(range(batches), desc="train", leave=False)
+        for _batch in batches_bar:
+            time.sleep(seconds_per_step)  # the forward and backward pass
+            step += 1
+            loss = 2.5 * math.exp(-step / 90) + 0.1 + rng.gauss(0, 0.04)
+            batches_bar.set_postfix(loss=loss)
+    return loss
+
+
+if __name__ == "__main__":
+    final_loss = train()
+    print(f"final loss {final_loss:.3f}")

@@ -1,0 +1,30 @@
+"""Developer sessions: `nox -s tests` (every CPython 3.9-3.13 found), `lint`, `typecheck`."""
+
+from __future__ import annotations
+
+import nox
+
+PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
+nox.options.sessions = ["lint", "typecheck", "tests"]
+nox.options.reuse_venv = "yes"
+
+
+@nox.session(python=PYTHONS)
+def tests(session: nox.Session) -> None:
+    """The test suite against the installed package (not the source tree)."""
+    session.install(".[test]")
+    # pytest exits 5 when it collected nothing: that is a broken suite, never a pass.
+    session.run("pytest", *session.posargs, success_codes=[0])
+
+
+@nox.session
+def lint(session: nox.Session) -> None:
+    session.install("ruff")
+    session.run("ruff", "check", ".")
+    session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def typecheck(session: nox.Session) -> None:
+    session.install("mypy", "types-requests", ".[test]")
+    session.run("mypy")

@@ -1,0 +1,136 @@
+"""``vhtqdm.tqdm``: tqdm's own bar, which also tells the process's mirror what it does.
+
+The class records and never sends: starting and closing register with the mirror, and
+``set_postfix`` notes numeric values. Iteration, ``update`` and ``display`` are tqdm's, untouched,
+so the hot loop costs exactly what tqdm costs; the sender thread reads ``n``/``total`` itself.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections import OrderedDict
+from numbers import Number
+from typing import Any
+
+from tqdm.std import tqdm as std_tqdm
+
+from . import _mirror
+
+__all__ = ["tqdm", "trange"]
+
+
+class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
+    """A ``tqdm.tqdm`` whose state is mirrored into the Valohai execution status.
+
+    Takes every tqdm argument, plus:
+
+    - ``status``: None (default) mirrors when a Valohai config is found; False never mirrors
+      this bar.
+    - ``status_interval``: minimum seconds between two status posts of the process (default 5,
+      ``VHTQDM_STATUS_INTERVAL``).
+    - ``sparklines``: True charts every numeric postfix value, False none, or an iterable of keys
+      (``VHTQDM_SPARKLINES``).
+    - ``sparkline_window``: points kept per sparkline (default 40, ``VHTQDM_SPARKLINE_WINDOW``).
+    """
+
+    def __init__(
+        self,
+        *args: Any,
+        status: bool | None = None,
+        status_interval: float | None = None,
+        sparklines: Any = None,
+        sparkline_window: int | None = None,
+        **kwargs: Any,
+    ) -> None:
+        # tqdm's __init__ may already call set_postfix() and refresh(): be ready before it.
+        self._vh: _mirror.Mirror | None = None
+        self._vh_error: BaseException | None = None
+        mirror = _mirror.get() if status is not False else None
+        if mirror is not None:
+            self._vh_charted = mirror.options(status_interval, sparklines, sparkline_window)
+            self._vh = mirror
+        super().__init__(*args, **kwargs)
+        if mirror is not None:
+            if self.disable:
+                self._vh = None
+            else:
+                mirror.add(self)
+
+    def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any) -> None:
+        """tqdm's ``set_postfix`` (same text), also noting numeric values for the status.
+
+        The keyword-only call, once per step in most training loops, is re-implemented here with
+        the recording fused in, so that it costs less than tqdm's own; property tests check that
+        it builds exactly tqdm's postfix. Every other form goes through tqdm.
+        """
+        mirror = self._vh
+        if ordered_dict is not None:
+            if mirror is not None:
+                try:
+                    ordered_dict = OrderedDict(ordered_dict)  # may be a one-shot iterator of pairs
+                    mirror.record(
+                        self._vh_charted, list(ordered_dict.items()) + sorted(kwargs.items())
+                    )
+                except Exception:
+                    pass
+            super().set_postfix(ordered_dict, refresh, **kwargs)
+            return
+        try:
+            fmt = self.format_num
+            if mirror is not None:
+                latest, acc, charted = mirror.latest, mirror.acc, self._vh_charted
+            parts = []
+            for key in sorted(kwargs):
+                value = kwargs[key]
+                kind = type(value)
+                if kind is float or kind is int:
+                    if mirror is not None:
+                        latest[key] = value
+                        if charted is True or key in charted:
+                            slot = acc.get(key)
+                            if slot is None:
+                                acc[key] = [value, 1]
+                            else:
+                                slot[0] += value
+                                slot[1] += 1
+                    text = fmt(value)
+                else:
+                    if mirror is not None:
+                        mirror.record(charted, ((key, value),))
+                    if isinstance(value, Number):
+                        text = fmt(value)
+                    else:
+                        text = value if isinstance(value, str) else str(value)
+                parts.append(key + "=" + text.strip())
+        except Exception:  # an odd value: let tqdm build the text, and raise what tqdm raises
+            super().set_postfix(None, refresh, **kwargs)
+            return
+        self.postfix = ", ".join(parts)
+        if refresh:
+            self.refresh()
+
+    def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
+        if exc_value is not None and self._vh is not None:
+            self._vh_error = exc_value  # the bar failed (or was interrupted) inside its `with`
+        return super().__exit__(exc_type, exc_value, traceback)
+
+    def close(self) -> None:
+        """Close as tqdm does, then hand the final state to the mirror."""
+        mirror = self.__dict__.get("_vh")  # may be absent on a half-built bar
+        try:
+            super().close()
+        finally:
+            if mirror is not None:
+                self._vh = None
+                with contextlib.suppress(Exception):
+                    mirror.close(self, from_gc=self.__dict__.get("_vh_gc", False))
+
+    def __del__(self) -> None:
+        # Garbage collection may finalize a forgotten bar on any thread, inside any lock.
+        self._vh_gc = True
+        super().__del__()
+
+
+def trange(*args: Any, **kwargs: Any) -> tqdm:
+    """Shortcut for ``vhtqdm.tqdm(range(*args), **kwargs)``."""
+    return tqdm(range(*args), **kwargs)

@@ -1,0 +1,224 @@
+"""One background thread that posts the newest status, at most once per interval.
+
+Shaped after Sentry's ``BackgroundWorker`` and OpenTelemetry's batch processor: a small
+vocabulary (``submit``, ``flush(timeout)``, ``shutdown``), a daemon thread started lazily on the
+first submit, waits that any flush or shutdown interrupts, and no lock held across a request.
+
+The sender does not queue statuses. ``submit`` only says "something changed"; when a post is
+allowed the thread calls ``compose()`` and sends what it returns, so the newest state always
+wins and a stale status is never sent (nor retried: a retry composes afresh).
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+from typing import Callable
+
+from . import _log
+from ._transport import DROP, OK, RETRY, STOP, Result
+
+#: ``compose()`` returns the status to post now and whether bars are running (keep ticking).
+Compose = Callable[[], "tuple[str, bool]"]
+Post = Callable[[str, float], Result]
+
+BACKOFF_BASE = 1.0
+BACKOFF_CAP = 30.0
+REQUEST_TIMEOUT = 15.0
+
+
+def backoff(failures: int) -> float:
+    """Seconds before the next try after ``failures`` in a row: 1, 2, 4 … 30, each ±20 %."""
+    return float(
+        min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(failures - 1, 0)) * random.uniform(0.8, 1.2)
+    )
+
+
+class Sender:
+    """Posts ``compose()`` results: leading edge, then at most once per ``interval`` (trailing).
+
+    ``submit(urgent=True)`` (the last bar closed) may skip the wait once per interval, so the
+    final status goes out at once but a burst of short bars cannot flood the API.
+    """
+
+    def __init__(self, post: Post, compose: Compose, interval: float, where: str) -> None:
+        self.interval = interval
+        self._post = post
+        self._compose = compose
+        self._where = where  # safe host name for messages
+        self._cond = threading.Condition(threading.Lock())
+        self._starting = threading.RLock()
+        self._thread: threading.Thread | None = None
+        self._no_thread = False  # the thread could not start (interpreter shutting down)
+        self._dirty = False
+        self._urgent = False
+        self._ticking = False
+        self._stopped = False
+        self._flush_asked = 0
+        self._flush_done = 0
+        self._last_cycle = float("-inf")
+        self._last_bypass = float("-inf")
+        self._backoff_until = float("-inf")
+        self._retry_after_until = float("-inf")
+        self._failures = 0
+        self._last_sent: str | None = None
+        self.posts = 0  # statuses delivered (for tests and the preview summary)
+
+    # -- what the mirror calls ------------------------------------------------------------------
+
+    def submit(self, urgent: bool = False) -> None:
+        """Something changed: post the newest status when the throttle allows. Never blocks."""
+        with self._cond:
+            if self._stopped:
+                return
+            self._dirty = True
+            self._urgent = self._urgent or urgent
+            self._cond.notify()
+        if self._thread is None:
+            self._start()
+
+    def poke(self) -> None:
+        """Like ``submit`` without taking the lock (from ``__del__``): seen at the next wake-up."""
+        self._dirty = True
+
+    def flush(self, timeout: float) -> bool:
+        """Deliver the newest status now, waiting at most ``timeout`` s. True if nothing is left."""
+        deadline = time.monotonic() + max(timeout, 0.0)
+        with self._cond:
+            if self._stopped:
+                return False
+            if self._thread is not None and self._thread.is_alive():
+                self._flush_asked += 1
+                target = self._flush_asked
+                self._cond.notify_all()
+                while self._flush_done < target and not self._stopped:
+                    remaining = deadline - time.monotonic()
+                    if remaining <= 0:
+                        return False
+                    self._cond.wait(remaining)
+                return self._flush_done >= target and self._last_sent_ok
+            if not self._dirty:
+                return True
+            self._dirty = False
+        # No thread (never needed one, or it can no longer start): do the one post here.
+        return self._cycle(deadline) == OK
+
+    def shutdown(self) -> None:
+        """Stop the thread at its next wake-up; an in-flight request is abandoned, not awaited."""
+        with self._cond:
+            self._stopped = True
+            self._cond.notify_all()
+
+    @property
+    def alive(self) -> bool:
+        return self._thread is not None and self._thread.is_alive()
+
+    # -- the thread -----------------------------------------------------------------------------
+
+    @property
+    def _last_sent_ok(self) -> bool:
+        return self._failures == 0
+
+    def _start(self) -> None:
+        # Outside the lock: creating a thread allocates, allocation may run the garbage collector,
+        # and a collected bar's close() ends up here again.
+        with self._starting:
+            if self._thread is not None or self._no_thread:
+                return
+            thread = threading.Thread(target=self._run, name="vhtqdm-sender", daemon=True)
+            try:
+                thread.start()
+            except RuntimeError:  # "can't create new thread at interpreter shutdown"
+                self._no_thread = True
+                return
+            self._thread = thread
+
+    def _wait_time(self, now: float) -> float | None:
+        """Seconds until the next cycle (0 = now), or None to sleep until notified."""
+        gate = self._retry_after_until  # the server's own Retry-After binds even a flush
+        if self._flush_asked > self._flush_done:
+            return max(gate - now, 0.0)
+        gate = max(gate, self._backoff_until)
+        if self._urgent and now >= self._last_bypass + self.interval:
+            return max(gate - now, 0.0)
+        if self._dirty or self._ticking:
+            return max(self._last_cycle + self.interval, gate) - now
+        return None
+
+    def _run(self) -> None:
+        while True:
+            with self._cond:
+                while True:
+                    if self._stopped:
+                        return
+                    now = time.monotonic()
+                    wait = self._wait_time(now)
+                    if wait is not None and wait <= 0:
+                        break
+                    self._cond.wait(wait)
+                target = self._flush_asked
+                if self._urgent and now >= self._last_bypass + self.interval:
+                    self._last_bypass = now
+                self._dirty = self._urgent = False
+            try:
+                self._cycle(time.monotonic() + REQUEST_TIMEOUT)
+            except Exception as exc:  # a bug here must not kill the thread silently forever
+                _log.warn_once("internal", f"status composition failed ({type(exc).__name__})")
+            with self._cond:
+                self._flush_done = max(self._flush_done, target)
+                self._cond.notify_all()
+
+    def _cycle(self, deadline: float) -> str:
+        """Compose, post if it changed, and plan the next try. Returns the result kind."""
+        text, ticking = self._compose()
+        now = time.monotonic()
+        self._ticking = ticking
+        self._last_cycle = now
+        if text == self._last_sent:
+            return OK
+        result = self._post(text, max(deadline - now, 0.1))
+        self._after(result, text)
+        return result.kind
+
+    def _after(self, result: Result, text: str) -> None:
+        now = time.monotonic()
+        with self._cond:
+            recovered = result.kind == OK and self._failures > 0
+            if result.kind == OK:
+                self._last_sent = text
+                self.posts += 1
+                self._failures = 0
+            elif result.kind == RETRY:
+                self._failures += 1
+                self._backoff_until = now + backoff(self._failures)
+                if result.retry_after is not None:
+                    self._retry_after_until = now + result.retry_after
+                self._dirty = True  # come back later with whatever is newest then
+            elif result.kind == DROP:
+                self._failures += 1
+                self._last_sent = text  # the same refused status would be refused again
+            elif result.kind == STOP:
+                self._stopped = True
+                self._cond.notify_all()
+        if recovered:
+            _log.forget("endpoint")
+            _log.info_once("recovered", f"status updates to {self._where} recovered")
+        elif result.kind == RETRY:
+            _log.warn_once(
+                "endpoint",
+                f"status updates to {self._where} are failing ({result.detail}); "
+                "the job is unaffected and vhtqdm keeps retrying quietly",
+            )
+        elif result.kind == DROP:
+            _log.warn_once(
+                "rejected",
+                f"{self._where} refused a status update ({result.detail}); "
+                "later updates will still be tried",
+            )
+        elif result.kind == STOP:
+            _log.warn_once(
+                "auth",
+                f"{self._where} refused the status token ({result.detail}); "
+                "mirroring is off for the rest of this process",
+            )

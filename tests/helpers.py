@@ -1,0 +1,47 @@
+"""Running snippets in a fresh interpreter, as a Valohai job would run them."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import textwrap
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+@dataclass
+class Run:
+    code: int
+    out: str
+    err: str
+    seconds: float
+
+
+def run_script(
+    source: str,
+    config_dir: Path | None,
+    timeout: float = 30.0,
+    env: dict[str, str] | None = None,
+) -> Run:
+    """Run ``source`` in a fresh interpreter (with a Valohai config dir when given)."""
+    environment = {
+        k: v for k, v in os.environ.items() if not k.startswith(("VHTQDM_", "VH_", "TQDM_"))
+    }
+    environment["VH_CONFIG_DIR"] = str(config_dir) if config_dir else "/nonexistent/vhtqdm"
+    environment["NO_PROXY"] = "127.0.0.1,localhost"
+    environment.update(env or {})
+    started = time.monotonic()
+    proc = subprocess.run(
+        [sys.executable, "-c", textwrap.dedent(source)],
+        check=False,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=environment,
+        cwd=str(ROOT),
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)

@@ -1,0 +1,144 @@
+"""A real HTTP server on 127.0.0.1 that plays Valohai's status endpoint and records every post.
+
+It can answer slowly, hang, refuse with any status code (with headers such as Retry-After), or
+follow a script of answers, so tests assert on what actually crossed the wire.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+import time
+from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Callable
+
+TOKEN = "s3cr3t-T0ken-4b1d"  # what the fake api.json carries; must never be printed
+
+
+@dataclass
+class Post:
+    """One request the server received."""
+
+    at: float  # time.monotonic() when it arrived
+    method: str
+    path: str
+    headers: dict[str, str]
+    body: Any  # the decoded JSON body, or the raw text when it is not JSON
+
+    @property
+    def status(self) -> str:
+        return str(self.body.get("status_detail", "")) if isinstance(self.body, dict) else ""
+
+    @property
+    def elements(self) -> list[dict[str, Any]]:
+        """Every line of the status decoded as JSON (fails the test if a line is not JSON)."""
+        return [json.loads(line) for line in self.status.split("\n") if line]
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [e for e in self.elements if e.get("type") == kind]
+
+    def texts(self) -> list[str]:
+        return [e["text"] for e in self.of_type("text")]
+
+
+@dataclass
+class Answer:
+    """How to answer one request."""
+
+    code: int = 200
+    delay: float = 0.0
+    headers: dict[str, str] = field(default_factory=dict)
+    hang: bool = False  # accept and never answer (until the server stops)
+
+
+class StatusServer:
+    """Threaded loopback server; ``answer`` (or ``script``, consumed first) decides each reply."""
+
+    def __init__(self) -> None:
+        self.posts: list[Post] = []
+        self.answer = Answer()
+        self.script: list[Answer] = []
+        self.attempts = 0  # every request, answered or not
+        self._stop = threading.Event()
+        self._cond = threading.Condition()
+        outer = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args: Any) -> None:  # keep test output clean
+                pass
+
+            def do_POST(self) -> None:
+                outer._handle(self)
+
+            do_PUT = do_PATCH = do_POST
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.port = self.httpd.server_address[1]
+        self._thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self._thread.start()
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/api/v0/executions/e-1/status/"
+
+    def _handle(self, handler: BaseHTTPRequestHandler) -> None:
+        length = int(handler.headers.get("Content-Length") or 0)
+        raw = handler.rfile.read(length) if length else b""
+        with self._cond:
+            self.attempts += 1
+            answer = self.script.pop(0) if self.script else self.answer
+        if answer.hang:
+            self._stop.wait(60)
+            return
+        if answer.delay:
+            self._stop.wait(answer.delay)
+        if 200 <= answer.code < 300:
+            try:
+                body: Any = json.loads(raw)
+            except ValueError:
+                body = raw.decode("utf-8", "replace")
+            post = Post(
+                time.monotonic(), handler.command, handler.path, dict(handler.headers), body
+            )
+            with self._cond:
+                self.posts.append(post)
+                self._cond.notify_all()
+        payload = b'{"ok": true}' if answer.code < 300 else b'{"detail": "nope"}'
+        handler.send_response(answer.code)
+        for name, value in answer.headers.items():
+            handler.send_header(name, value)
+        handler.send_header("Content-Type", "application/json")
+        handler.send_header("Content-Length", str(len(payload)))
+        handler.end_headers()
+        handler.wfile.write(payload)
+
+    def wait_for(self, predicate: Callable[[list[Post]], bool], timeout: float = 10.0) -> bool:
+        """Block until ``predicate(posts)`` holds (True) or ``timeout`` passes (False)."""
+        deadline = time.monotonic() + timeout
+        with self._cond:
+            while not predicate(list(self.posts)):
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return False
+                self._cond.wait(min(remaining, 0.05))
+            return True
+
+    @property
+    def last(self) -> Post | None:
+        return self.posts[-1] if self.posts else None
+
+    def close(self) -> None:
+        self._stop.set()
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def write_api_json(directory: Any, url: str, token: str = TOKEN, **extra: Any) -> None:
+    """A Valohai-like ``api.json`` whose ``set_status_detail`` entry points at ``url``."""
+    entry = {"url": url, "method": "POST", "headers": {"Authorization": f"Token {token}"}}
+    entry.update(extra)
+    (directory / "api.json").write_text(json.dumps({"set_status_detail": entry}))

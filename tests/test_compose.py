@@ -1,0 +1,190 @@
+"""The composer: plain data in, a small status of valid single-line JSON elements out."""
+
+from __future__ import annotations
+
+import json
+import math
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from vhtqdm._compose import (
+    COMPLETE,
+    EARLY,
+    FAILED,
+    INTERRUPTED,
+    MAX_BARS,
+    RUNNING,
+    BarView,
+    MetricView,
+    Note,
+    bar_label,
+    clean,
+    compose,
+    error_text,
+)
+
+OUTCOMES = [RUNNING, COMPLETE, EARLY, FAILED, INTERRUPTED]
+
+
+def lines(status: str) -> list[dict[str, object]]:
+    return [json.loads(line) for line in status.split("\n")]
+
+
+def test_label_has_desc_counts_speed_and_eta() -> None:
+    bar = BarView(desc="train: ", n=412, total=1875, rate=38.2)
+    assert bar_label(bar) == "train 412/1875 \u00b7 38.2 it/s \u00b7 ETA 00:38"
+
+
+def test_label_for_slow_bars_uses_seconds_per_unit() -> None:
+    assert bar_label(BarView(n=3, total=10, rate=0.25, unit="epoch")) == (
+        "3/10 epoch \u00b7 4.00 s/epoch \u00b7 ETA 00:28"
+    )
+
+
+def test_label_of_a_finished_bar_gives_the_time_taken() -> None:
+    bar = BarView(desc="train", n=10, total=10, rate=2.0, elapsed=65, outcome=COMPLETE)
+    assert bar_label(bar) == "train 10/10 \u00b7 2.00 it/s \u00b7 in 01:05"
+
+
+def test_numeric_unit_scale_multiplies_like_tqdm() -> None:
+    assert bar_label(BarView(n=2, total=4, unit_scale=0.5, unit="kg")) == "1/2 kg"
+
+
+def test_outcome_colors() -> None:
+    colors = [lines(compose([BarView(n=1, total=2, outcome=o)]))[0].get("color") for o in OUTCOMES]
+    assert colors == [None, "good", "warn", "bad", "warn"]
+
+
+def test_failure_names_the_innermost_unfinished_bar() -> None:
+    bars = [
+        BarView(desc="epoch", n=1, total=3, outcome=FAILED),
+        BarView(desc="train", n=412, total=1875, outcome=FAILED),
+    ]
+    head = lines(compose(bars, ending=(FAILED, "RuntimeError: CUDA out of memory")))[0]
+    assert head == {
+        "type": "text",
+        "text": "Failed at 412/1875: RuntimeError: CUDA out of memory",
+        "color": "bad",
+    }
+
+
+def test_failure_without_bars() -> None:
+    head = lines(compose([], ending=(FAILED, "ValueError: x")))[0]
+    assert head["text"] == "Failed: ValueError: x"
+
+
+def test_metrics_text_then_sparkline_and_a_summary_line() -> None:
+    status = compose(
+        [],
+        [
+            MetricView("loss", 0.25, (1.0, 0.5), True),
+            MetricView("lr", 1e-3),
+            MetricView("phase", "warmup"),
+        ],
+    )
+    assert lines(status) == [
+        {"type": "text", "text": "loss 0.25"},
+        {"type": "sparkline", "values": [1.0, 0.5]},
+        {"type": "text", "text": "lr 0.001 \u00b7 phase warmup"},
+    ]
+
+
+def test_nan_metric_is_shown_as_such_in_bad_color() -> None:
+    (text, spark) = lines(compose([], [MetricView("loss", math.nan, (1.0,), True)]))
+    assert text == {"type": "text", "text": "loss nan", "color": "bad"}
+    assert spark == {"type": "sparkline", "values": [1.0], "color": "bad"}
+
+
+def test_many_bars_are_counted_not_listed() -> None:
+    status = lines(compose([BarView(n=i, total=10) for i in range(MAX_BARS + 4)]))
+    assert len(status) == MAX_BARS + 1
+    assert status[-1]["text"] == "+4 more bars"
+
+
+def test_clean_strips_escapes_and_line_breaks() -> None:
+    assert clean("\x1b[31mred\x1b[0m\nnext\rline\u2028sep\x85", 100) == "red next line sep"
+    assert clean("x" * 50, 10) == "x" * 9 + "\u2026"
+
+
+def test_error_text_is_one_short_line() -> None:
+    text = error_text(RuntimeError("line one\nline two " + "y" * 500))
+    assert text.startswith("RuntimeError: line one line two") and len(text) <= 100
+
+
+def test_milestone_comes_first_with_its_color() -> None:
+    status = lines(compose([BarView(n=1, total=2)], milestone=Note("Loading\u2026", "#3366ff")))
+    assert status[0] == {"type": "text", "text": "Loading\u2026", "color": "#3366ff"}
+
+
+def test_the_largest_possible_status_stays_bounded() -> None:
+    wide = "\U0001f600" * 20_000  # each escapes to 12 bytes of JSON
+    bars = [BarView(desc=wide, n=1.23456789e-7, total=9.87654321e300, unit=wide)] * 20
+    metrics = [MetricView(wide, wide, [1.23456789e-300] * 500, True) for _ in range(100)]
+    status = compose(bars, metrics, Note(wide, wide), (FAILED, wide))
+    assert len(status) <= 16_000
+    assert [json.loads(line)["type"] for line in status.split("\n")][:3] == ["text", "text", "gauge"]
+
+
+# -- properties: any input gives a bounded status of valid elements ------------------------------
+
+anything = st.one_of(
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**400), max_value=10**400),
+    st.text(max_size=300),
+    st.booleans(),
+    st.none(),
+)
+numbers = st.one_of(
+    st.none(),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.integers(min_value=-(10**40), max_value=10**40),
+)
+bar_views = st.builds(
+    BarView,
+    desc=st.text(max_size=12_000),
+    n=st.one_of(
+        st.floats(allow_nan=True, allow_infinity=True),
+        st.integers(min_value=-(10**40), max_value=10**40),
+    ),
+    total=numbers,
+    rate=numbers,
+    elapsed=st.floats(allow_nan=True, allow_infinity=True),
+    unit=st.text(max_size=50),
+    unit_scale=st.one_of(st.booleans(), st.floats(allow_nan=True, allow_infinity=True)),
+    unit_divisor=st.one_of(st.just(1000), st.just(1024), st.floats(min_value=2, max_value=1e6)),
+    outcome=st.sampled_from(OUTCOMES),
+)
+metric_views = st.builds(
+    MetricView,
+    name=st.text(max_size=500),
+    value=anything,
+    points=st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=300),
+    charted=st.booleans(),
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    bars=st.lists(bar_views, max_size=10),
+    metrics=st.lists(metric_views, max_size=80),
+    milestone=st.one_of(
+        st.none(),
+        st.builds(Note, st.text(max_size=11_000), st.one_of(st.none(), st.text(max_size=100))),
+    ),
+    ending=st.one_of(
+        st.none(), st.tuples(st.sampled_from([FAILED, INTERRUPTED]), st.text(max_size=500))
+    ),
+)
+def test_any_input_gives_a_small_status_of_valid_elements(bars, metrics, milestone, ending) -> None:
+    status = compose(bars, metrics, milestone, ending)
+    assert len(status.encode()) <= 16_000
+    for line in status.split("\n") if status else []:
+        assert line.isascii() and line.isprintable()
+        element = json.loads(line, parse_constant=lambda c: (_ for _ in ()).throw(ValueError(c)))
+        assert element["type"] in ("text", "gauge", "sparkline")
+        if element["type"] == "gauge":
+            assert element["min"] <= element["value"] <= element["max"]
+            assert all(math.isfinite(element[k]) for k in ("value", "min", "max"))
+        if element["type"] == "sparkline":
+            assert all(math.isfinite(v) for v in element["values"])

@@ -1,0 +1,50 @@
+"""The shipped examples, run as a Valohai job would run them, against the recording server."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from .helpers import ROOT, run_script
+from .server import StatusServer
+
+pytestmark = pytest.mark.slow
+
+
+def test_train_example_mirrors_gauges_a_loss_sparkline_and_ends_complete(
+    server: StatusServer, config_dir: Path
+) -> None:
+    run = run_script(
+        f"import runpy, sys; sys.argv = ['train.py']; "
+        f"runpy.run_path({str(ROOT / 'examples' / 'train.py')!r}, run_name='__main__')",
+        config_dir,
+        timeout=60,
+    )
+    assert run.code == 0, run.err
+    assert run.out.startswith("final loss ")
+    assert server.posts[0].elements == [{"type": "text", "text": "Loading training data\u2026"}]
+    running = [p for p in server.posts if len(p.of_type("gauge")) == 2]
+    assert running, "no status showed the epoch and the batch gauges together"
+    sparklines = [s for p in server.posts for s in p.of_type("sparkline")]
+    assert sparklines and max(len(s["values"]) for s in sparklines) >= 3
+    assert sparklines[-1]["values"][0] > sparklines[-1]["values"][-1]  # the loss decays
+    last = server.posts[-1]
+    assert [g.get("color") for g in last.of_type("gauge")] == ["good", "good"]
+    assert last.of_type("gauge")[0]["label"].startswith("epoch 3/3 ")
+    assert any(t.startswith("loss ") for t in last.texts())
+
+
+def test_pytorch_example_posts_only_from_the_main_process(
+    server: StatusServer, config_dir: Path
+) -> None:
+    pytest.importorskip("torch", reason="torch is not installed (`nox -s integrations` has it)")
+    run = run_script(
+        f"import runpy; runpy.run_path({str(ROOT / 'examples' / 'pytorch_dataloader.py')!r},"
+        " run_name='__main__')",
+        config_dir,
+        timeout=180,
+    )
+    assert run.code == 0, run.err
+    assert server.last is not None
+    assert [g.get("color") for g in server.last.of_type("gauge")] == ["good", "good"]
