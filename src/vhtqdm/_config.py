@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import math
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Union
@@ -24,6 +25,9 @@ DEFAULT_FLUSH_TIMEOUT = 2.0
 
 #: ``True`` = every numeric postfix value, or the set of keys to chart (empty = none).
 Charted = Union[Literal[True], "frozenset[str]"]
+
+
+_HEADER_NAME = re.compile(r"[!#$%&'*+.^_`|~0-9A-Za-z-]+")  # an RFC 9110 token
 
 
 class ConfigError(Exception):
@@ -111,7 +115,9 @@ def load_endpoint(environ: Mapping[str, str]) -> Endpoint | None:
     except OSError as exc:
         raise ConfigError(f"cannot read {path} ({exc.strerror or type(exc).__name__})") from None
     try:
-        data = json.loads(raw)
+        data = json.loads(raw.decode("utf-8-sig"))
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path} is not UTF-8 text") from None
     except ValueError:
         raise ConfigError(f"{path} is not valid JSON") from None
     if not isinstance(data, dict):
@@ -140,6 +146,12 @@ def parse_entry(entry: object, where: str) -> Endpoint:
     if not isinstance(headers, dict) or not all(isinstance(k, str) for k in headers):
         raise ConfigError(f"'set_status_detail.headers' in {where} is not an object")
     clean = {k: str(v) for k, v in headers.items() if v is not None}
+    for name, value in clean.items():
+        if not _HEADER_NAME.fullmatch(name) or any(c in value for c in "\r\n\0"):
+            # The name may be shown; the value never is (it is the token).
+            raise ConfigError(
+                f"'set_status_detail.headers' in {where} has an invalid {name[:40]!r}"
+            )
     return Endpoint(url=url.strip(), method=method.strip().upper(), headers=clean)
 
 

@@ -45,9 +45,35 @@ def info_once(topic: str, message: str) -> None:
     logger.info("vhtqdm: %s", redact(message))
 
 
-def forget(topic: str) -> None:
-    """Allow ``topic`` to be said again (e.g. a failure after a recovery)."""
-    _said.discard(topic)
+class _Redact(logging.Filter):
+    """Masks our secrets in records of the HTTP stack's loggers (urllib3 logs URLs at DEBUG)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        if _secrets:
+            message = record.getMessage()
+            masked = redact(message)
+            if masked != message:
+                record.msg, record.args = masked, None
+        return True
+
+
+_REDACT = _Redact()
+LIBRARY_LOGGERS = (
+    "urllib3.connectionpool",
+    "urllib3.connection",
+    "urllib3.poolmanager",
+    "urllib3.response",
+    "urllib3.util.retry",
+    "requests",
+)
+
+
+def guard_library_logs() -> None:
+    """Attach the redaction filter to the loggers of requests and urllib3 (idempotent)."""
+    for name in LIBRARY_LOGGERS:
+        library = logging.getLogger(name)
+        if _REDACT not in library.filters:
+            library.addFilter(_REDACT)
 
 
 def reset() -> None:

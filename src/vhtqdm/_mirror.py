@@ -271,7 +271,10 @@ class Mirror:
                 points = self._points.get(key)
                 if points is None or points.maxlen != window:
                     points = self._points[key] = deque(points or (), maxlen=window)
-                mean = total / count if count else math.nan
+                try:
+                    mean = total / count
+                except (ZeroDivisionError, OverflowError):  # an int beyond float range
+                    continue
                 if math.isfinite(mean):
                     points.append(mean)
         latest = self.latest.copy()
@@ -327,6 +330,7 @@ def _activate(environ: Any) -> Mirror | None:
     if endpoint is None:
         return None  # not on Valohai: silent
     _log.set_secrets(endpoint.secrets())
+    _log.guard_library_logs()
     settings, problems = settings_from_env(environ)
     for problem in problems:
         _log.warn_once(f"env:{problem}", problem)

@@ -75,7 +75,7 @@ class Sender:
             self._dirty = True
             self._urgent = self._urgent or urgent
             self._cond.notify()
-        if self._thread is None:
+        if self._thread is None or not self._thread.is_alive():
             self._start()
 
     def poke(self) -> None:
@@ -124,7 +124,7 @@ class Sender:
         # Outside the lock: creating a thread allocates, allocation may run the garbage collector,
         # and a collected bar's close() ends up here again.
         with self._starting:
-            if self._thread is not None or self._no_thread:
+            if self._no_thread or (self._thread is not None and self._thread.is_alive()):
                 return
             thread = threading.Thread(target=self._run, name="vhtqdm-sender", daemon=True)
             try:
@@ -202,7 +202,6 @@ class Sender:
                 self._stopped = True
                 self._cond.notify_all()
         if recovered:
-            _log.forget("endpoint")
             _log.info_once("recovered", f"status updates to {self._where} recovered")
         elif result.kind == RETRY:
             _log.warn_once(
