@@ -26,8 +26,13 @@ def run_script(
     config_dir: Path | None,
     timeout: float = 30.0,
     env: dict[str, str] | None = None,
+    as_file: Path | None = None,
 ) -> Run:
-    """Run ``source`` in a fresh interpreter (with a Valohai config dir when given)."""
+    """Run ``source`` in a fresh interpreter (with a Valohai config dir when given).
+
+    ``as_file``: write the source to that path and run it as a script (``python path``), which
+    multiprocessing's spawn needs to re-import the main module.
+    """
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("VHTQDM_", "VH_", "TQDM_"))
     }
@@ -35,8 +40,12 @@ def run_script(
     environment["NO_PROXY"] = "127.0.0.1,localhost"
     environment.update(env or {})
     started = time.monotonic()
+    command = [sys.executable, "-c", textwrap.dedent(source)]
+    if as_file is not None:
+        as_file.write_text(textwrap.dedent(source))
+        command = [sys.executable, str(as_file)]
     proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(source)],
+        command,
         check=False,
         capture_output=True,
         text=True,

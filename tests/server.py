@@ -60,6 +60,7 @@ class StatusServer:
         self.answer = Answer()
         self.script: list[Answer] = []
         self.attempts = 0  # every request, answered or not
+        self.log: list[tuple[float, int]] = []  # (arrival, answer code) of every request
         self._stop = threading.Event()
         self._cond = threading.Condition()
         outer = self
@@ -91,6 +92,7 @@ class StatusServer:
         with self._cond:
             self.attempts += 1
             answer = self.script.pop(0) if self.script else self.answer
+            self.log.append((time.monotonic(), 0 if answer.hang else answer.code))
         if answer.hang:
             self._stop.wait(60)
             return

@@ -7,6 +7,7 @@ turn our notice into an exception inside the user's loop; a log record cannot.
 from __future__ import annotations
 
 import logging
+import sys
 from collections.abc import Iterable
 
 logger = logging.getLogger("vhtqdm")
@@ -30,11 +31,24 @@ def redact(text: str) -> str:
 
 
 def warn_once(topic: str, message: str) -> None:
-    """Log ``message`` as a warning the first time ``topic`` comes up in this process."""
+    """Log ``message`` as a warning the first time ``topic`` comes up in this process.
+
+    With no logging configured, Python would print it wherever the cursor is: in the middle of a
+    progress bar's line. Then it goes through ``tqdm.write``, on a line of its own above the bars.
+    """
     if topic in _said:
         return
     _said.add(topic)
-    logger.warning("vhtqdm: %s", redact(message))
+    text = redact(message)
+    if logger.isEnabledFor(logging.WARNING) and not logger.hasHandlers():
+        try:
+            from ._bar import tqdm
+
+            tqdm.write(f"vhtqdm: {text}", file=sys.stderr)
+            return
+        except Exception:
+            pass
+    logger.warning("vhtqdm: %s", text)
 
 
 def info_once(topic: str, message: str) -> None:

@@ -1,0 +1,78 @@
+"""A broken api.json turns mirroring off with one clear warning; the job runs as plain tqdm."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from ..helpers import run_script
+from ..server import TOKEN
+
+pytestmark = pytest.mark.slow
+
+JOB = """
+from vhtqdm import tqdm
+for epoch in range(3):
+    for i in tqdm(range(5), desc="train", bar_format="{desc} {n}/{total}"):
+        pass
+print("done")
+"""
+
+ENTRY = {"url": "http://127.0.0.1:9/x", "headers": {"Authorization": f"Token {TOKEN}"}}
+BROKEN: dict[str, object] = {
+    "not JSON": "{oops",
+    "not an object": [ENTRY],
+    "entry missing": {"get_outputs": ENTRY},
+    "entry not a dict": {"set_status_detail": "http://127.0.0.1:9/x"},
+    "url missing": {"set_status_detail": {"headers": ENTRY["headers"]}},
+    "url not a string": {"set_status_detail": {**ENTRY, "url": ["http://127.0.0.1:9/x"]}},
+    "headers not a dict": {"set_status_detail": {**ENTRY, "headers": [f"Token {TOKEN}"]}},
+    "not UTF-8": b"\xff\xfe{",
+}
+
+
+def write(config: Path, content: object) -> None:
+    config.mkdir()
+    data = content if isinstance(content, (str, bytes)) else json.dumps(content)
+    (config / "api.json").write_bytes(data.encode() if isinstance(data, str) else data)
+
+
+@pytest.mark.parametrize("content", BROKEN.values(), ids=list(BROKEN))
+def test_a_broken_config_warns_once(content: object, tmp_path: Path) -> None:
+    write(tmp_path / "config", content)
+    run = run_script(JOB, tmp_path / "config")
+    baseline = run_script(JOB, None)
+    assert (run.code, run.out) == (baseline.code, baseline.out) == (0, "done\n")
+    warnings = [line for line in run.err.splitlines() if line.startswith("vhtqdm:")]
+    assert len(warnings) == 1, run.err
+    assert "status mirroring is off" in warnings[0] and str(tmp_path) in warnings[0]
+    assert [line for line in run.err.splitlines() if not line.startswith("vhtqdm:")] == (
+        baseline.err.splitlines()
+    )  # the bars are exactly tqdm's
+    assert TOKEN not in run.err
+
+
+def test_an_unreadable_config_path_warns_once(tmp_path: Path) -> None:
+    # It exists but cannot be read as a file (a chmod 000 file would not do: CI runs as root).
+    (tmp_path / "config" / "api.json").mkdir(parents=True)
+    run = run_script(JOB, tmp_path / "config")
+    assert run.code == 0 and run.out == "done\n"
+    assert run.err.count("vhtqdm:") == 1 and "cannot read" in run.err
+
+
+def test_a_missing_config_is_silent(tmp_path: Path) -> None:
+    run = run_script(JOB, tmp_path / "no-such-dir")
+    assert run.code == 0 and "vhtqdm" not in run.err
+
+
+def test_bad_environment_values_warn_once_each_and_use_defaults(tmp_path: Path) -> None:
+    write(tmp_path / "config", {"set_status_detail": ENTRY})
+    run = run_script(
+        JOB, tmp_path / "config", env={"VHTQDM_STATUS_INTERVAL": "soon", "VHTQDM_FLUSH_TIMEOUT": "0"}
+    )
+    assert run.code == 0 and run.out == "done\n"
+    warnings = [line for line in run.err.splitlines() if line.startswith("vhtqdm:")]
+    assert any("VHTQDM_STATUS_INTERVAL='soon'" in w for w in warnings), warnings
+    assert len([w for w in warnings if "STATUS_INTERVAL" in w]) == 1
