@@ -17,6 +17,13 @@ def tests(session: nox.Session) -> None:
     session.run("pytest", *session.posargs, success_codes=[0])
 
 
+@nox.session(python="3.11")
+def reliability(session: nox.Session) -> None:
+    """Run every fault and exit path as a real job; print the README's Reliability table."""
+    session.install(".[test]")
+    session.run("python", "-m", "tests.faults.report")
+
+
 @nox.session
 def lint(session: nox.Session) -> None:
     session.install("ruff")

@@ -15,7 +15,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from email.utils import formatdate
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 from ..helpers import run_script
 from ..server import Answer, StatusServer, write_api_json
@@ -45,8 +45,8 @@ class Fault:
     sees: str  # what the user sees (README table)
     answer: Answer = field(default_factory=Answer)
     script: Sequence[Answer] = ()
-    url: Optional[str] = None  # "refused" or "unresolvable" replaces the server's URL
-    warning: Optional[str] = None  # a substring of the one warning expected, None for none
+    url: str | None = None  # "refused" or "unresolvable" replaces the server's URL
+    warning: str | None = None  # a substring of the one warning expected, None for none
     final_delivered: bool = False  # the complete final status reaches the server
 
 
@@ -161,7 +161,7 @@ def _dated(answer: Answer) -> Answer:
     return answer
 
 
-def measure(source: str, config: Optional[Path], env: Optional[dict[str, str]] = None) -> Measured:
+def measure(source: str, config: Path | None, env: dict[str, str] | None = None) -> Measured:
     """Run a job that prints ``loop=… end=…``; time its loop and its exit."""
     environment = {"VHTQDM_FLUSH_TIMEOUT": str(FLUSH_TIMEOUT), **(env or {})}
     run = run_script(source, config, timeout=60, env=environment)
@@ -189,7 +189,7 @@ class ExitPath:
     sees: str
     source: str
     code: Any  # expected exit code (an int, or a callable check)
-    head: Optional[dict[str, Any]] = None  # the expected first line of the final status
+    head: dict[str, Any] | None = None  # the expected first line of the final status
     gauge_colors: Sequence[str] = ()
 
 

@@ -70,7 +70,9 @@ def test_a_missing_config_is_silent(tmp_path: Path) -> None:
 def test_bad_environment_values_warn_once_each_and_use_defaults(tmp_path: Path) -> None:
     write(tmp_path / "config", {"set_status_detail": ENTRY})
     run = run_script(
-        JOB, tmp_path / "config", env={"VHTQDM_STATUS_INTERVAL": "soon", "VHTQDM_FLUSH_TIMEOUT": "0"}
+        JOB,
+        tmp_path / "config",
+        env={"VHTQDM_STATUS_INTERVAL": "soon", "VHTQDM_FLUSH_TIMEOUT": "0"},
     )
     assert run.code == 0 and run.out == "done\n"
     warnings = [line for line in run.err.splitlines() if line.startswith("vhtqdm:")]

@@ -10,7 +10,6 @@ from typing import Any
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-
 from tqdm.std import tqdm as std_tqdm
 
 import vhtqdm
@@ -131,9 +130,13 @@ values = st.one_of(
 )
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(postfix=st.dictionaries(st.text(min_size=1, max_size=300), values, max_size=8),
-       desc=st.text(max_size=12_000))
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    postfix=st.dictionaries(st.text(min_size=1, max_size=300), values, max_size=8),
+    desc=st.text(max_size=12_000),
+)
 def test_any_postfix_gives_a_valid_bounded_status(
     valohai: StatusServer, postfix: dict[str, Any], desc: str
 ) -> None:

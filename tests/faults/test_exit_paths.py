@@ -1,4 +1,4 @@
-"""Each way a job ends: the final status says what happened; exit code and traceback are the user's."""
+"""Each way a job ends: the final status says what happened; exit code, traceback: the user's."""
 
 from __future__ import annotations
 
@@ -37,7 +37,7 @@ def test_the_final_status_matches_how_the_job_ended(
 
 def test_sigint_from_outside_ends_interrupted(server: StatusServer, config_dir: Path) -> None:
     proc, _ = run_signal(signal.SIGINT, config_dir)
-    out, err = proc.communicate(timeout=30)
+    _out, err = proc.communicate(timeout=30)
     assert proc.returncode == -signal.SIGINT
     assert "KeyboardInterrupt" in err
     assert server.last is not None
@@ -49,7 +49,7 @@ def test_sigterm_turned_into_sys_exit_by_the_user_still_flushes(
     server: StatusServer, config_dir: Path
 ) -> None:
     handler = "import signal, sys\nsignal.signal(signal.SIGTERM, lambda *_: sys.exit(143))"
-    proc, sent = run_signal(signal.SIGTERM, config_dir, handler)
+    proc, _sent = run_signal(signal.SIGTERM, config_dir, handler)
     proc.communicate(timeout=30)
     assert proc.returncode == 143
     assert server.last is not None

@@ -1,4 +1,4 @@
-"""Forks, spawned workers, distributed ranks, threads and many bars: one poster, no leak, no hang."""
+"""Forks, spawned workers, ranks, threads and many bars: one poster, no leak, no hang."""
 
 from __future__ import annotations
 
@@ -116,8 +116,9 @@ def test_multiprocessing_workers_never_post(
 def test_only_the_main_rank_posts(
     env: dict[str, str], posts: bool, server: StatusServer, config_dir: Path
 ) -> None:
-    run = run_script("from vhtqdm import tqdm\nfor i in tqdm(range(3)):\n    pass\n", config_dir,
-                     env=env)
+    run = run_script(
+        "from vhtqdm import tqdm\nfor i in tqdm(range(3)):\n    pass\n", config_dir, env=env
+    )
     assert run.code == 0 and "vhtqdm" not in run.err
     assert (server.attempts > 0) == posts
 
@@ -149,8 +150,9 @@ def test_bars_from_many_threads_compose(valohai: StatusServer) -> None:
 def test_thread_map_with_vhtqdm(valohai: StatusServer) -> None:
     from tqdm.contrib.concurrent import thread_map
 
-    results = thread_map(lambda x: x * 2, range(100), tqdm_class=tqdm, max_workers=4,
-                         file=io.StringIO(), desc="map")
+    results = thread_map(
+        lambda x: x * 2, range(100), tqdm_class=tqdm, max_workers=4, file=io.StringIO(), desc="map"
+    )
     assert sum(results) == 9900
     assert vhtqdm.flush(5)
     assert valohai.last is not None

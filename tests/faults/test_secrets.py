@@ -61,8 +61,17 @@ def test_no_secret_in_logs_output_or_reprs(
     assert mirror is not None
     captured = capsys.readouterr()
     records = [r.getMessage() for r in caplog.records]
-    everything = "\n".join([captured.out, captured.err, *records, repr(mirror),
-                            repr(mirror.endpoint), repr(mirror.sender), str(vars(mirror.sender))])
+    everything = "\n".join(
+        [
+            captured.out,
+            captured.err,
+            *records,
+            repr(mirror),
+            repr(mirror.endpoint),
+            repr(mirror.sender),
+            str(vars(mirror.sender)),
+        ]
+    )
     assert not leaks(everything)
     if failure in ("ok", "500"):
         # urllib3 logs each request line at DEBUG: it is there, with the secret masked.

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from ..server import TOKEN, StatusServer
+from ..server import TOKEN, Answer, StatusServer
 from .scenarios import (
     FAULTS,
     FLUSH_TIMEOUT,
@@ -66,10 +66,8 @@ def test_retry_after_is_honoured(server: StatusServer, tmp_path: Path) -> None:
 
 
 def test_backoff_spaces_retries_of_a_failing_server(server: StatusServer, tmp_path: Path) -> None:
-    fault = next(f for f in FAULTS if f.name.startswith("HTTP 500"))
-    prepare(fault, server, tmp_path / "config")
-    fault_503 = [a for a in FAULTS if a.name.startswith("intermittent")][0].script[0]
-    server.answer = fault_503  # every request: 503
+    prepare(next(f for f in FAULTS if f.name.startswith("HTTP 500")), server, tmp_path / "config")
+    server.answer = Answer(code=503)  # every request: retryable
     measure(JOB.replace("range(40)", "range(160)"), tmp_path / "config")  # a 4 s loop
     times = [at for at, _ in server.log]
     gaps = [b - a for a, b in zip(times, times[1:-1])]  # the last one is the exit flush
