@@ -50,6 +50,7 @@ class Answer:
     delay: float = 0.0
     headers: dict[str, str] = field(default_factory=dict)
     hang: bool = False  # accept and never answer (until the server stops)
+    trickle: bool = False  # answer a header line every half second, never finishing
 
 
 class StatusServer:
@@ -92,9 +93,20 @@ class StatusServer:
         with self._cond:
             self.attempts += 1
             answer = self.script.pop(0) if self.script else self.answer
-            self.log.append((time.monotonic(), 0 if answer.hang else answer.code))
+            self.log.append((time.monotonic(), 0 if answer.hang or answer.trickle else answer.code))
         if answer.hang:
             self._stop.wait(60)
+            return
+        if answer.trickle:
+            handler.wfile.write(b"HTTP/1.1 200 OK\r\n")
+            for _ in range(120):
+                if self._stop.wait(0.5):
+                    return
+                try:
+                    handler.wfile.write(b"X-Slow: 1\r\n")
+                    handler.wfile.flush()
+                except OSError:
+                    return
             return
         if answer.delay:
             self._stop.wait(answer.delay)

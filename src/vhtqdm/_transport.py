@@ -7,13 +7,22 @@ never lets a URL or a header into the text it returns.
 from __future__ import annotations
 
 import email.utils
+import io
 import json
 import math
+import socket
+import threading
 import time
 from dataclasses import dataclass
+from typing import Any
 
 import requests
-from urllib3.util import Timeout  # urllib3 ships with requests; its Timeout adds a total bound
+from requests.adapters import HTTPAdapter
+
+# urllib3 ships with requests (a dependency of it), so these are not extra dependencies.
+from urllib3.connection import HTTPConnection, HTTPSConnection
+from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
+from urllib3.util import Timeout
 
 from ._config import Endpoint
 
@@ -56,25 +65,106 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return min(max(seconds, 0.0), RETRY_AFTER_CAP)
 
 
+# -- a real total time bound ----------------------------------------------------------------------
+# requests and urllib3 bound the connect and each read, not the whole request: a server that
+# trickles a byte every few seconds keeps a request alive indefinitely (urllib3's `total` only
+# shortens each read). No library offers more, so the response's socket reads here share one
+# deadline: each read may wait only for the time that is left.
+
+_bound = threading.local()  # .deadline: time.monotonic() by which the current request must end
+
+
+class _DeadlineSocket:
+    """A socket proxy for one response: every read waits at most until the request's deadline."""
+
+    def __init__(self, sock: Any, deadline: float) -> None:
+        self._sock = sock
+        self._deadline = deadline
+
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        remaining = self._deadline - time.monotonic()
+        if remaining <= 0:
+            raise socket.timeout("the request's total time bound passed")
+        current = self._sock.gettimeout()
+        self._sock.settimeout(remaining if current is None else min(current, remaining))
+        return int(self._sock.recv_into(buffer, nbytes, flags))
+
+    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+        self._sock._io_refs += 1  # as socket.makefile does, so closing stays balanced
+        return io.BufferedReader(socket.SocketIO(self, "rb"))  # type: ignore[arg-type]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._sock, name)
+
+
+class _BoundedResponses:
+    """Mixed into urllib3's connections: the response is read through a `_DeadlineSocket`."""
+
+    sock: Any
+
+    def getresponse(self) -> Any:
+        deadline = getattr(_bound, "deadline", None)
+        if deadline is None or self.sock is None:
+            return super().getresponse()  # type: ignore[misc]
+        sock = self.sock
+        self.sock = _DeadlineSocket(sock, deadline)
+        try:
+            return super().getresponse()  # type: ignore[misc]
+        finally:
+            self.sock = sock
+
+
+class _HTTPConnection(_BoundedResponses, HTTPConnection):
+    pass
+
+
+class _HTTPSConnection(_BoundedResponses, HTTPSConnection):
+    pass
+
+
+class _HTTPPool(HTTPConnectionPool):
+    ConnectionCls = _HTTPConnection
+
+
+class _HTTPSPool(HTTPSConnectionPool):
+    ConnectionCls = _HTTPSConnection
+
+
+class _BoundedAdapter(HTTPAdapter):
+    """requests' adapter whose pools (direct or through a proxy) use the bounded connections."""
+
+    def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        super().init_poolmanager(*args, **kwargs)
+        self.poolmanager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+
+    def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        manager = super().proxy_manager_for(proxy, **proxy_kwargs)
+        manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
+        return manager
+
+
 class Transport:
     """Posts ``{"status_detail": text}`` to the endpoint, with bounded timeouts."""
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._session = requests.Session()
+        adapter = _BoundedAdapter()
+        self._session.mount("http://", adapter)
+        self._session.mount("https://", adapter)
         self._headers = {"Content-Type": "application/json", **endpoint.headers}
 
     def __repr__(self) -> str:
         return f"Transport({self.endpoint!r})"
 
     def post(self, text: str, timeout: float = TOTAL_TIMEOUT) -> Result:
-        """Send one status; ``timeout`` bounds the whole request (connect + read)."""
+        """Send one status; ``timeout`` (at most 15 s) bounds the whole request."""
         body = json.dumps({"status_detail": text}, ensure_ascii=True).encode("ascii")
+        total = min(TOTAL_TIMEOUT, timeout)
         limit = Timeout(
-            connect=min(CONNECT_TIMEOUT, timeout),
-            read=min(READ_TIMEOUT, timeout),
-            total=min(TOTAL_TIMEOUT, timeout),
+            connect=min(CONNECT_TIMEOUT, total), read=min(READ_TIMEOUT, total), total=total
         )
+        _bound.deadline = time.monotonic() + total
         try:
             response = self._session.request(
                 self.endpoint.method,
@@ -86,8 +176,10 @@ class Transport:
                 stream=True,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
+            _bound.deadline = None
             return Result(RETRY, type(exc).__name__)
         except Exception as exc:  # any other failure loses this status, never the job
+            _bound.deadline = None
             return Result(DROP, type(exc).__name__)
         try:
             response.raw.read(1 << 16)  # drain a small answer so the connection is reused
@@ -95,6 +187,7 @@ class Transport:
             pass
         finally:
             response.close()
+            _bound.deadline = None
         return classify(response.status_code, response.headers.get("Retry-After"))
 
     def close(self) -> None:

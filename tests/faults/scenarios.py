@@ -66,6 +66,11 @@ FAULTS = [
         Answer(hang=True),
     ),
     Fault(
+        "trickling server (a header line every 0.5 s, forever)",
+        "nothing; each request is cut at its 15 s total bound",
+        Answer(trickle=True),
+    ),
+    Fault(
         "HTTP 500 on every request",
         "one warning: refused a status update (HTTP 500)",
         Answer(code=500),

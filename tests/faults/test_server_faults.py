@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 
 import pytest
@@ -81,3 +82,18 @@ def test_401_stops_mirroring_for_the_process(server: StatusServer, tmp_path: Pat
     run = measure(JOB.replace("range(40)", "range(80)"), tmp_path / "config")
     assert run.code == 0
     assert server.attempts == 1  # neither the 2 s of loop nor the exit flush try again
+
+
+def test_every_request_has_a_total_time_bound(server: StatusServer) -> None:
+    # A server that never stops sending headers defeats per-read timeouts; the bound holds.
+    from vhtqdm._config import Endpoint
+    from vhtqdm._transport import RETRY, Transport
+
+    server.answer = Answer(trickle=True)
+    transport = Transport(Endpoint(server.url))
+    started = time.monotonic()
+    result = transport.post("{}", timeout=1.5)
+    took = time.monotonic() - started
+    assert result.kind == RETRY and result.detail == "ReadTimeout"
+    assert 1.4 < took < 2.5
+    transport.close()
