@@ -26,6 +26,7 @@ Post = Callable[[str, float], Result]
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 REQUEST_TIMEOUT = 15.0
+FLUSH_RETRY_PAUSE = 0.25
 
 
 def backoff(failures: int) -> float:
@@ -62,7 +63,9 @@ class Sender:
         self._backoff_until = float("-inf")
         self._retry_after_until = float("-inf")
         self._failures = 0
-        self._last_sent: str | None = None
+        self._last_kind = OK  # how the latest cycle ended
+        self._last_sent: str | None = None  # the latest status the server accepted
+        self._last_refused: str | None = None
         self.posts = 0  # statuses delivered (for tests and the preview summary)
 
     # -- what the mirror calls ------------------------------------------------------------------
@@ -83,12 +86,19 @@ class Sender:
         self._dirty = True
 
     def flush(self, timeout: float) -> bool:
-        """Deliver the newest status now, waiting at most ``timeout`` s. True if nothing is left."""
+        """Deliver the newest status now, waiting at most ``timeout`` s. True if nothing is left.
+
+        A retryable failure (503, a reset connection…) is tried again within the time left,
+        after short pauses (0.25 s, 0.5 s, 1 s …) that never hammer a failing server.
+        """
         deadline = time.monotonic() + max(timeout, 0.0)
-        with self._cond:
-            if self._stopped:
-                return False
-            if self._thread is not None and self._thread.is_alive():
+        pause = FLUSH_RETRY_PAUSE
+        while True:
+            with self._cond:
+                if self._stopped:
+                    return False
+                if self._thread is None or not self._thread.is_alive():
+                    break
                 self._flush_asked += 1
                 target = self._flush_asked
                 self._cond.notify_all()
@@ -97,11 +107,18 @@ class Sender:
                     if remaining <= 0:
                         return False
                     self._cond.wait(remaining)
-                return self._flush_done >= target and self._last_sent_ok
+                if self._stopped or self._last_kind != RETRY:
+                    return not self._stopped and self._last_kind == OK
+                remaining = deadline - time.monotonic()
+                if remaining <= pause:
+                    return False
+                self._cond.wait(pause)  # a shutdown wakes it
+                pause *= 2
+        # No thread (never needed one, or it can no longer start): post here, once.
+        with self._cond:
             if not self._dirty:
-                return True
+                return self._last_kind == OK
             self._dirty = False
-        # No thread (never needed one, or it can no longer start): do the one post here.
         return self._cycle(deadline) == OK
 
     def shutdown(self) -> None:
@@ -115,10 +132,6 @@ class Sender:
         return self._thread is not None and self._thread.is_alive()
 
     # -- the thread -----------------------------------------------------------------------------
-
-    @property
-    def _last_sent_ok(self) -> bool:
-        return self._failures == 0
 
     def _start(self) -> None:
         # Outside the lock: creating a thread allocates, allocation may run the garbage collector,
@@ -175,8 +188,12 @@ class Sender:
         now = time.monotonic()
         self._ticking = ticking
         self._last_cycle = now
-        if text == self._last_sent:
+        if text == self._last_sent:  # the server already shows it
+            self._last_kind = OK
             return OK
+        if text == self._last_refused:  # refused as it is: it would be refused again
+            self._last_kind = DROP
+            return DROP
         result = self._post(text, max(deadline - now, 0.1))
         self._after(result, text)
         return result.kind
@@ -184,6 +201,7 @@ class Sender:
     def _after(self, result: Result, text: str) -> None:
         now = time.monotonic()
         with self._cond:
+            self._last_kind = result.kind
             recovered = result.kind == OK and self._failures > 0
             if result.kind == OK:
                 self._last_sent = text
@@ -197,7 +215,7 @@ class Sender:
                 self._dirty = True  # come back later with whatever is newest then
             elif result.kind == DROP:
                 self._failures += 1
-                self._last_sent = text  # the same refused status would be refused again
+                self._last_refused = text
             elif result.kind == STOP:
                 self._stopped = True
                 self._cond.notify_all()
