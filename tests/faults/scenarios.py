@@ -33,7 +33,8 @@ bar = tqdm(range({STEPS}), desc="train", status_interval=0.5)
 for i in bar:
     time.sleep({STEP_SECONDS})
     bar.set_postfix(loss=1.0 / (i + 1))
-print(f"loop={{time.monotonic() - started:.3f}} end={{time.time():.3f}}", flush=True)
+now = time.monotonic()  # system-wide on Linux: comparable with the server's clock
+print(f"loop={{now - started:.3f}} end={{time.time():.3f}} mono={{now:.3f}}", flush=True)
 """
 
 
@@ -136,6 +137,7 @@ class Measured:
     err: str
     loop: float  # seconds the loop took
     exit: float  # seconds from the end of the loop to the end of the process
+    ended: float  # time.monotonic() when the loop ended (JOB only)
 
 
 def free_port() -> int:
@@ -171,12 +173,12 @@ def measure(source: str, config: Path | None, env: dict[str, str] | None = None)
     environment = {"VHTQDM_FLUSH_TIMEOUT": str(FLUSH_TIMEOUT), **(env or {})}
     run = run_script(source, config, timeout=60, env=environment)
     finished = time.time()
-    loop, end = float("nan"), float("nan")
+    fields = {"loop": "nan", "end": "nan", "mono": "nan"}
     for line in run.out.splitlines():
         if line.startswith("loop="):
-            fields = dict(part.split("=") for part in line.split())
-            loop, end = float(fields["loop"]), float(fields["end"])
-    return Measured(run.code, run.out, run.err, loop, finished - end)
+            fields.update(part.split("=") for part in line.split())
+    loop, end, ended = (float(fields[k]) for k in ("loop", "end", "mono"))
+    return Measured(run.code, run.out, run.err, loop, finished - end, ended)
 
 
 def warnings_in(text: str) -> list[str]:
