@@ -115,6 +115,11 @@ def snapshot(bar: Any, outcome: str = RUNNING) -> BarView:
     )
 
 
+def _position(bar: Any) -> int:
+    """The bar's line on screen (tqdm stores fixed positions negated): outermost is 0."""
+    return int(abs(getattr(bar, "pos", 0) or 0))
+
+
 def outcome_of(bar: Any) -> str:
     """How a bar ended: failed / interrupted (an exception left its ``with``), complete, early."""
     error = getattr(bar, "_vh_error", None)
@@ -131,7 +136,7 @@ class Mirror:
     """Live bars, recently ended bars, postfix metrics and the milestone of one process."""
 
     def __init__(self, endpoint: Endpoint, settings: Settings, post: Post) -> None:
-        from ._sender import Sender
+        from ._sender import Sender  # only on Valohai: keeps `import vhtqdm` light
 
         self.endpoint = endpoint
         self.settings = settings
@@ -186,11 +191,15 @@ class Mirror:
         seq = getattr(bar, "_vh_seq", None)
         if seq is None or self._live.pop(seq, None) is None:
             return
-        self._ended.append((abs(getattr(bar, "pos", 0) or 0), seq, snapshot(bar, outcome_of(bar))))
+        self._settle(seq, bar, outcome_of(bar))
         if from_gc:
             self.sender.poke()  # no lock from a finalizer; the next wake-up picks it up
         else:
             self.sender.submit(urgent=not self._live)
+
+    def _settle(self, seq: int, bar: Any, outcome: str) -> None:
+        """Keep a closed bar's final state for the status shown once no bar runs."""
+        self._ended.append((_position(bar), seq, snapshot(bar, outcome)))
 
     def record(self, charted: Charted, pairs: Iterable[tuple[str, object]]) -> None:
         """Note postfix values given as pairs (the general path; the bar inlines the usual one)."""
@@ -228,9 +237,7 @@ class Mirror:
             bar = ref()
             if bar is not None:
                 outcome = outcome_of(bar)
-                if kind and outcome != COMPLETE:
-                    outcome = kind
-                self._ended.append((abs(getattr(bar, "pos", 0) or 0), seq, snapshot(bar, outcome)))
+                self._settle(seq, bar, kind if kind and outcome != COMPLETE else outcome)
         self._live.clear()
         if kind:
             self._ended = [
@@ -251,7 +258,7 @@ class Mirror:
         for seq, ref in self._live.copy().items():
             bar = ref()
             if bar is not None:
-                live.append((abs(getattr(bar, "pos", 0) or 0), seq, bar))
+                live.append((_position(bar), seq, bar))
         live.sort(key=lambda item: item[:2])
         if live:
             bars = [snapshot(bar) for _, _, bar in live]

@@ -66,7 +66,6 @@ class Sender:
         self._last_kind = OK  # how the latest cycle ended
         self._last_sent: str | None = None  # the latest status the server accepted
         self._last_refused: str | None = None
-        self.posts = 0  # statuses delivered (for tests and the preview summary)
 
     # -- what the mirror calls ------------------------------------------------------------------
 
@@ -126,10 +125,6 @@ class Sender:
         with self._cond:
             self._stopped = True
             self._cond.notify_all()
-
-    @property
-    def alive(self) -> bool:
-        return self._thread is not None and self._thread.is_alive()
 
     # -- the thread -----------------------------------------------------------------------------
 
@@ -205,7 +200,6 @@ class Sender:
             recovered = result.kind == OK and self._failures > 0
             if result.kind == OK:
                 self._last_sent = text
-                self.posts += 1
                 self._failures = 0
             elif result.kind == RETRY:
                 self._failures += 1
