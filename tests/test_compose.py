@@ -22,6 +22,8 @@ from vhtqdm._compose import (
     clean,
     compose,
     error_text,
+    gauge_line,
+    sparkline_line,
 )
 
 OUTCOMES = [RUNNING, COMPLETE, EARLY, FAILED, INTERRUPTED]
@@ -49,6 +51,17 @@ def test_label_of_a_finished_bar_gives_the_time_taken() -> None:
 
 def test_numeric_unit_scale_multiplies_like_tqdm() -> None:
     assert bar_label(BarView(n=2, total=4, unit_scale=0.5, unit="kg")) == "1/2 kg"
+
+
+def test_elements_accept_ints_and_floats() -> None:
+    assert json.loads(gauge_line(2, 3, "x")) == {
+        "type": "gauge",
+        "value": 2,
+        "min": 0,
+        "max": 3,
+        "label": "x",
+    }
+    assert json.loads(sparkline_line([1, 2.5])) == {"type": "sparkline", "values": [1, 2.5]}
 
 
 def test_outcome_colors() -> None:

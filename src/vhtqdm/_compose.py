@@ -98,6 +98,7 @@ def finite(value: object) -> float | None:
 
 def _round(value: float, digits: int = 4) -> int | float:
     """A compact JSON number: integers stay integers, floats keep ``digits`` significant digits."""
+    value = float(value)  # an int has no is_integer() before Python 3.12
     if value.is_integer() and abs(value) < 1e15:
         return int(value)
     rounded = float(f"{value:.{digits}g}")
