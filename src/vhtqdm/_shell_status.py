@@ -34,15 +34,21 @@ class InputError(Exception):
 
 def _finite(text: str) -> float:
     """An argparse type: a finite number."""
-    value = float(text)
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
     if not math.isfinite(value):
-        raise ValueError(text)
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
     return value
 
 
 def _points(text: str) -> list[float]:
     """An argparse type: comma-separated finite numbers (``0.9,0.7,0.4``)."""
-    return [_finite(part) for part in text.split(",") if part.strip()]
+    try:
+        return [_finite(part) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
