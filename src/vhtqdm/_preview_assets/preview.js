@@ -135,8 +135,7 @@
     box.append(svg);
     const extent = n ? `${formatValue(s.values[0])} → ${formatValue(s.values[n - 1])}` : "no values";
     box.append(node("span", "vh-sparkline-extent", extent));
-    paint(box, s.color, "color");
-    if (box.classList.length > 1) svg.classList.add(...[...box.classList].filter((c) => c.startsWith("c-")));
+    paint(box, s.color, "--accent");
     return box;
   }
 
