@@ -51,6 +51,7 @@ def parser() -> argparse.ArgumentParser:
 
 
 def version() -> str:
+    """``vhtqdm 0.1.0 (tqdm 4.70.1)``: both matter when reporting a problem."""
     return f"vhtqdm {__version__} (tqdm {tqdm_version})"
 
 

@@ -38,6 +38,7 @@ _STOP = (signal.SIGINT, signal.SIGTERM)
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Declare ``vhtqdm preview`` and its options."""
     parser = commands.add_parser(
         "preview",
         help="run a command against a local stand-in for Valohai, with a live status page",
@@ -67,6 +68,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
 
 
 def _say(out: TextIO, message: str) -> None:
+    """One line of preview's own, flushed at once (the command writes to the same terminal)."""
     out.write(f"vhtqdm preview: {message}\n")
     out.flush()
 
@@ -85,9 +87,9 @@ def command_env(environ: Mapping[str, str], config_dir: str) -> dict[str, str]:
     """The command's environment: ours, with the config dir, and no proxy for loopback."""
     env = dict(environ)
     env["VH_CONFIG_DIR"] = config_dir
-    for name in ("NO_PROXY", "no_proxy"):
-        if name in env or name == "NO_PROXY":
-            env[name] = ",".join(p for p in (env.get(name, ""), "127.0.0.1") if p)
+    # requests reads no_proxy before NO_PROXY: whichever is set must list the preview's address.
+    for name in {"NO_PROXY", *(n for n in ("no_proxy",) if n in env)}:
+        env[name] = ",".join(p for p in (env.get(name, ""), "127.0.0.1") if p)
     return env
 
 
@@ -114,6 +116,7 @@ def run_command(command: list[str], env: dict[str, str], out: TextIO) -> int:
     interrupts = 0
 
     def forward(signum: int, _frame: FrameType | None) -> None:
+        """Pass a signal on; Ctrl-C only from the second one (the first reached the command)."""
         nonlocal interrupts
         if signum == signal.SIGINT:
             interrupts += 1

@@ -56,6 +56,7 @@ class PreviewState:
     """Every status received, the command and how it ended; safe to share between threads."""
 
     def __init__(self, command: str) -> None:
+        """A record for ``command`` (the shell-quoted command line the page shows)."""
         self.command = command
         self.run_id = secrets.token_hex(4)  # tells the page that a new run took over the port
         self.started = time.time()
@@ -68,6 +69,7 @@ class PreviewState:
         self._exit_code: int | None = None
 
     def record(self, status: str) -> Update:
+        """Keep a status the job posted."""
         with self._lock:
             now = time.monotonic()
             if self._updates:
@@ -80,24 +82,29 @@ class PreviewState:
             return update
 
     def reject(self) -> None:
+        """Count a refused post (a wrong token, a malformed body)."""
         with self._lock:
             self.rejected += 1
 
     def finish(self, exit_code: int) -> None:
+        """The command ended with ``exit_code``: the execution's status follows from it."""
         with self._lock:
             self._exit_code = exit_code
 
     @property
     def count(self) -> int:
+        """Statuses received so far."""
         return self._count
 
     @property
     def latest(self) -> Update | None:
+        """The newest status, or None before the first."""
         with self._lock:
             return self._updates[-1] if self._updates else None
 
     @property
     def gaps(self) -> list[float]:
+        """Seconds between consecutive statuses, as the server saw them arrive."""
         with self._lock:
             return list(self._gaps)
 
@@ -147,15 +154,18 @@ def asset(name: str) -> bytes:
 
 
 class _Handler(BaseHTTPRequestHandler):
+    """Routes a request to the page, the job-side endpoint or the REST endpoint."""
+
     server: PreviewServer
     protocol_version = "HTTP/1.1"
     server_version = "vhtqdm-preview"
     sys_version = ""
 
     def log_message(self, format: str, *args: Any) -> None:
-        pass  # the command's own output owns the terminal
+        """Log nothing: the command's own output owns the terminal."""
 
     def _send(self, code: int, body: bytes, content_type: str) -> None:
+        """Answer with ``body`` and the security headers every answer carries."""
         self.send_response(code)
         for name, value in _SECURITY_HEADERS.items():
             self.send_header(name, value)
@@ -166,9 +176,11 @@ class _Handler(BaseHTTPRequestHandler):
             self.wfile.write(body)
 
     def _json(self, code: int, data: object) -> None:
+        """Answer with ``data`` as JSON."""
         self._send(code, json.dumps(data).encode(), "application/json")
 
     def _host_ok(self) -> bool:
+        """Whether the request names this server (else it is answered 421 here)."""
         # Only our own address may name us: a page elsewhere cannot rebind a DNS name to us.
         port = self.server.port
         if self.headers.get("Host") in (f"127.0.0.1:{port}", f"localhost:{port}"):
@@ -177,6 +189,7 @@ class _Handler(BaseHTTPRequestHandler):
         return False
 
     def do_GET(self) -> None:
+        """The page, its assets, ``/state.json`` and the REST execution endpoint."""
         if not self._host_ok():
             return
         parts = urlsplit(self.path)
@@ -198,6 +211,7 @@ class _Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self) -> None:
+        """The job-side endpoint: ``{"status_detail": text}`` with the right token."""
         if not self._host_ok():
             return
         state = self.server.state
@@ -239,6 +253,7 @@ class PreviewServer(ThreadingHTTPServer):
     daemon_threads = True
 
     def __init__(self, state: PreviewState, port: int = 0) -> None:
+        """Listen on 127.0.0.1:``port`` (0: any free port) with a fresh random token."""
         super().__init__(("127.0.0.1", port), _Handler)
         self.state = state
         self.token = secrets.token_urlsafe(24)
@@ -247,6 +262,7 @@ class PreviewServer(ThreadingHTTPServer):
 
     @property
     def url(self) -> str:
+        """The page's address."""
         return f"http://127.0.0.1:{self.port}/"
 
     @property
@@ -264,12 +280,14 @@ class PreviewServer(ThreadingHTTPServer):
         return {"set_status_detail": entry}
 
     def start(self) -> None:
+        """Serve from a daemon thread."""
         self._thread = threading.Thread(
             target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
         )
         self._thread.start()
 
     def close(self) -> None:
+        """Stop serving and release the port."""
         if self._thread is not None:
             self.shutdown()
         self.server_close()

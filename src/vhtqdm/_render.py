@@ -87,10 +87,12 @@ Element = Union[Text, Gauge, Sparkline, Plain]
 
 
 def _reject_constant(name: str) -> float:
+    """``json.loads``' hook for NaN and Infinity: refuse them."""
     raise ValueError(name)  # NaN / Infinity are not JSON (a browser's JSON.parse refuses them)
 
 
 def _number(value: object) -> float | None:
+    """A JSON number as a finite float; None for anything else (booleans included)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return None
     number = float(value)  # a huge int becomes inf here, and is refused below
@@ -98,6 +100,7 @@ def _number(value: object) -> float | None:
 
 
 def _color(element: dict[str, object]) -> str | None:
+    """An element's color when it is a usable string; any other value is ignored."""
     value = element.get("color")
     return (clean(value, 32) or None) if isinstance(value, str) else None
 
@@ -174,6 +177,7 @@ def sgr(color: str | None) -> str:
 
 
 def _paint(text: str, color: str | None, ansi: bool) -> str:
+    """``text`` in ``color`` when ``ansi``, else as is."""
     code = sgr(color) if ansi else ""
     return f"{code}{text}{RESET}" if code else text
 

@@ -52,6 +52,7 @@ def _points(text: str) -> list[float]:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Declare ``vhtqdm status`` and its options."""
     parser = commands.add_parser(
         "status",
         help="set the execution status once from a shell step (waits for delivery)",
@@ -113,6 +114,7 @@ def build(
 
 
 def _say(message: str) -> None:
+    """One line on stderr, where a shell step's log keeps it apart from the step's output."""
     sys.stderr.write(f"vhtqdm status: {message}\n")
 
 

@@ -25,10 +25,15 @@ from ._compose import clean
 DEFAULT_HOST = "https://app.valohai.com"
 TOKEN_VARIABLES = ("VALOHAI_TOKEN", "VH_API_TOKEN")
 MIN_INTERVAL = 0.5  # Valohai's API is shared: never poll faster than this
-RUNNING = frozenset({"created", "queued", "started", "stopping"})  # as valohai-cli counts them
+# As valohai-cli counts them; created, queued, started, stopping (or a new word) go on.
 ENDED = frozenset({"complete", "error", "crashed", "stopped"})
-STATUS_COLOR = {"started": "#4a90e2", "complete": "good", "error": "bad", "crashed": "bad"}
-STATUS_COLOR["stopped"] = "warn"
+STATUS_COLOR = {
+    "started": "#4a90e2",
+    "complete": "good",
+    "error": "bad",
+    "crashed": "bad",
+    "stopped": "warn",
+}
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
 _EXECUTION_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")
@@ -39,6 +44,7 @@ class WatchError(Exception):
     again will not help (refused token, unknown execution); otherwise it may (host down)."""
 
     def __init__(self, message: str, lasting: bool = True) -> None:
+        """``lasting=False`` for trouble that may pass (a host down, HTTP 5xx or 429)."""
         super().__init__(message)
         self.lasting = lasting
 
@@ -59,6 +65,7 @@ class Api:
 
     @property
     def loopback(self) -> bool:
+        """Whether the host is this machine (a ``vhtqdm preview``): no token, no proxy."""
         host = urlsplit(self.base).hostname or ""
         if host == "localhost":
             return True
@@ -88,6 +95,7 @@ def api_from(host: str | None, environ: Mapping[str, str]) -> Api:
 
 
 def execution_url(api: Api, execution: str) -> str:
+    """The execution's REST address; an id that is not one path segment is refused."""
     if not _EXECUTION_ID.fullmatch(execution):
         raise WatchError(f"{execution[:60]!r} is not an execution id")
     return f"{api.base}/api/v0/executions/{quote(execution)}/"
@@ -159,12 +167,14 @@ class Screen:
     """Draws frames: in place on a terminal (cursor up, clear), one after another elsewhere."""
 
     def __init__(self, out: TextIO, in_place: bool) -> None:
+        """Draw on ``out``, replacing the previous frame when ``in_place``."""
         self.out = out
         self.in_place = in_place
         self._drawn = 0
         self._last: list[str] | None = None
 
     def draw(self, lines: list[str], note: str = "") -> None:
+        """Show a frame (and a note under it) unless it is the one already shown."""
         shown = lines + ([note] if note else [])
         if shown == self._last:
             return
@@ -179,6 +189,7 @@ class Screen:
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Declare ``vhtqdm watch`` and its options."""
     parser = commands.add_parser(
         "watch",
         help="follow an execution's status in the terminal (Valohai REST API)",

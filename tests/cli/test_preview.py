@@ -183,3 +183,11 @@ def test_the_temporary_config_is_removed_afterwards() -> None:
     listing, config_dir = ran.text.rsplit(" ", 1)
     assert listing == "['api.json']"  # it existed while the command ran
     assert not os.path.exists(config_dir.strip())
+
+
+def test_a_proxy_in_the_environment_does_not_intercept_the_preview() -> None:
+    proxied = {"HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": "", "no_proxy": "example.com"}
+    job = python('from vhtqdm import tqdm\nfor _ in tqdm(range(3), desc="proxied"): pass')
+    ran = vhtqdm("preview", "--port", "0", "--", *job, env=proxied, timeout=60)
+    assert ran.code == 0, ran.err
+    assert "100%  proxied 3/3" in ran.err

@@ -173,3 +173,11 @@ def test_on_a_terminal_it_redraws_in_place_with_colors(api: ApiServer) -> None:
     screen = b"".join(chunks).decode()
     assert "\x1b[6F\x1b[J" in screen  # back up over the 6 lines of the first frame, clear
     assert "\x1b[32mModel converged\x1b[0m" in screen  # "good" is green
+
+
+def test_a_proxy_in_the_environment_is_not_used_for_a_loopback_host(api: ApiServer) -> None:
+    api.script = [Reply(execution("complete", text_line("direct")))]
+    proxied = {**TOKEN_ENV, "HTTP_PROXY": "http://127.0.0.1:9", "NO_PROXY": ""}
+    code, out = watch(api, "--once", env=proxied)
+    assert code == 0, out
+    assert "direct" in out
