@@ -28,6 +28,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from . import _render
+from ._compose import clean
 from ._preview_server import EXECUTION_ID, PreviewServer, PreviewState
 
 DEFAULT_PORT = 8765
@@ -199,7 +200,7 @@ def run(args: argparse.Namespace) -> int:
     config_dir = tempfile.mkdtemp(prefix="vhtqdm-preview-")
     try:
         server.start()
-        _say(out, f"{server.url}  (live status of: {state.command})")
+        _say(out, f"{server.url}  (live status of: {clean(state.command, 100)})")
         path = os.path.join(config_dir, "api.json")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
             json.dump(server.api_json(), fh)
@@ -209,6 +210,7 @@ def run(args: argparse.Namespace) -> int:
         code = run_command(command, command_env(os.environ, config_dir), out)
         state.finish(code)
         report(state, code, time.monotonic() - started, out)
+        state.let_pages_see_the_end(timeout=1.5)  # an open page shows "complete", not "offline"
         if args.hold:
             _hold(server.url, out)
         return code

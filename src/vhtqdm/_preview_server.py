@@ -26,6 +26,7 @@ EXECUTION_PATH = f"/api/v0/executions/{EXECUTION_ID}/"
 STATUS_PATH = f"{EXECUTION_PATH}status-detail/"
 HISTORY = 50  # updates kept for the page's history
 PAGE_UPDATES = 20  # updates sent to the page at most per poll
+PAGE_WATCHING = 3.0  # a page that polled this recently (seconds) is open: it polls every 0.5 s
 MAX_BODY = 256 * 1024
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -67,6 +68,9 @@ class PreviewState:
         self._first: float | None = None
         self._gaps: deque[float] = deque(maxlen=10_000)  # seconds between consecutive updates
         self._exit_code: int | None = None
+        self._ended: float | None = None
+        self._polled = float("-inf")  # when a page last asked for the state (monotonic)
+        self._end_shown = threading.Event()  # a page has been told how the command ended
 
     def record(self, status: str) -> Update:
         """Keep a status the job posted."""
@@ -90,6 +94,12 @@ class PreviewState:
         """The command ended with ``exit_code``: the execution's status follows from it."""
         with self._lock:
             self._exit_code = exit_code
+            self._ended = time.time()
+
+    def let_pages_see_the_end(self, timeout: float) -> None:
+        """If a page is watching, wait (at most ``timeout`` s) until it has polled the end."""
+        if time.monotonic() - self._polled < PAGE_WATCHING:
+            self._end_shown.wait(timeout)
 
     @property
     def count(self) -> int:
@@ -134,13 +144,17 @@ class PreviewState:
         """What the page needs after update ``since``: new updates, counts, the command state."""
         with self._lock:
             fresh = [u for u in self._updates if u.seq > since][-PAGE_UPDATES:]
-            count, exit_code = self._count, self._exit_code
+            count, exit_code, ended = self._count, self._exit_code, self._ended
+            self._polled = time.monotonic()
+        if exit_code is not None:
+            self._end_shown.set()
         return {
             "run": self.run_id,
             "command": self.command,
             "status": self.execution_status,
             "exit_code": exit_code,
             "started": self.started,
+            "ended": ended,
             "now": time.time(),
             "count": count,
             "rejected": self.rejected,

@@ -11,6 +11,7 @@ import textwrap
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from pathlib import Path
 
 import pytest
 import requests
@@ -191,3 +192,16 @@ def test_a_proxy_in_the_environment_does_not_intercept_the_preview() -> None:
     ran = vhtqdm("preview", "--port", "0", "--", *job, env=proxied, timeout=60)
     assert ran.code == 0, ran.err
     assert "100%  proxied 3/3" in ran.err
+
+
+def test_open_hands_the_url_to_the_users_browser(tmp_path: Path) -> None:
+    opened = tmp_path / "opened.txt"
+    browser = tmp_path / "fake-browser"
+    browser.write_text(f'#!/bin/sh\necho "$1" > {opened}\n')
+    browser.chmod(0o755)
+    job = python("import time; time.sleep(1.5)")  # long enough for the browser to be started
+    ran = vhtqdm("preview", "--port", "0", "--open", "--", *job, env={"BROWSER": str(browser)})
+    assert ran.code == 0, ran.err
+    match = URL.match(ran.err.splitlines()[0])
+    assert match
+    assert opened.read_text().strip() == match.group(1)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Iterator
 from typing import Any
 
@@ -112,3 +113,26 @@ def test_requests_naming_another_host_are_refused(preview: PreviewServer) -> Non
     assert answer.status_code == 421
     good = requests.get(f"http://localhost:{preview.port}/state.json", timeout=10)
     assert good.status_code == 200
+
+
+def test_an_open_page_is_given_the_chance_to_see_how_the_command_ended(
+    preview: PreviewServer,
+) -> None:
+    state = preview.state
+    state.finish(0)
+    started = time.monotonic()
+    state.let_pages_see_the_end(timeout=5)  # no page open: no wait
+    assert time.monotonic() - started < 0.5
+    requests.get(preview.url + "state.json", timeout=10)  # a page polls (and sees the end)
+    started = time.monotonic()
+    state.let_pages_see_the_end(timeout=5)
+    assert time.monotonic() - started < 0.5
+
+
+def test_a_page_that_has_not_seen_the_end_yet_is_waited_for(preview: PreviewServer) -> None:
+    state = preview.state
+    requests.get(preview.url + "state.json", timeout=10)  # a page is open, command running
+    state.finish(0)
+    started = time.monotonic()
+    state.let_pages_see_the_end(timeout=0.8)  # it does not poll again: the wait is bounded
+    assert 0.7 < time.monotonic() - started < 3

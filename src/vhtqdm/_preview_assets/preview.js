@@ -210,16 +210,17 @@
     $("last-update").textContent = history.length
       ? `${clock(history[0].at)} (${ago(now - history[0].at)})`
       : "none yet";
-    if (state.exit_code === null && online) $("duration").textContent = duration(now - state.started);
+    const end = state.ended !== null ? state.ended : online ? now : null;
+    if (end !== null) $("duration").textContent = duration(end - state.started);
   }
 
   function drawState() {
     const pill = $("state");
-    let word = state.status;
-    if (!online) word = state.exit_code === null ? "disconnected" : state.status;
-    pill.dataset.state = online ? state.status : "offline";
+    const word = online || state.exit_code !== null ? state.status : "disconnected";
+    pill.dataset.state = online || state.exit_code !== null ? state.status : "offline";
     pill.textContent = state.exit_code !== null && state.exit_code !== 0 ? `${word} (exit ${state.exit_code})` : word;
     $("command").textContent = state.command;
+    $("command").title = state.command;
     $("count").textContent = String(state.count) + (state.rejected ? ` (${state.rejected} refused)` : "");
     $("status").classList.toggle("stale", !online);
   }
