@@ -1,4 +1,5 @@
-"""Developer sessions: `nox -s tests` (every CPython 3.9-3.13 found), `lint`, `typecheck`."""
+"""Developer sessions: `nox -s tests` (every CPython 3.9-3.13 found), `lint`, `typecheck`,
+`browser` (the preview page in headless Chromium: needs Debian's chromium and chromium-driver)."""
 
 from __future__ import annotations
 
@@ -35,3 +36,12 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("mypy", "types-requests", ".[test]")
     session.run("mypy")
+
+
+@nox.session
+def browser(session: nox.Session) -> None:
+    """The preview page in headless Chromium; VHTQDM_SCREENSHOT=docs/preview.png re-takes the
+    README's picture. A missing browser fails here (CI must look at the page), never skips."""
+    session.install(".[test,browser]")
+    env = {"VHTQDM_BROWSER_REQUIRED": "1"}
+    session.run("pytest", "tests/browser", *session.posargs, env=env, success_codes=[0])

@@ -1,0 +1,102 @@
+"""The ``vhtqdm`` command: pipe mode (no subcommand), ``status``, ``watch`` and ``preview``.
+
+A first word that names a subcommand goes to argparse; anything else is tqdm's command line,
+handed over whole so that every tqdm option keeps its exact meaning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from types import TracebackType
+
+from tqdm import __version__ as tqdm_version
+
+from . import __version__, _pipe, _preview, _shell_status, _watch
+
+SUBCOMMANDS = ("status", "watch", "preview")
+USAGE = """
+  vhtqdm [TQDM OPTIONS] < INPUT > OUTPUT
+  vhtqdm status [TEXT] [--color C] [--gauge V [--max M] [--label L]] [--sparkline V1,V2,…]
+  vhtqdm watch EXECUTION [--host URL] [--interval S] [--once]
+  vhtqdm preview [--port N] [--open] [--hold] -- COMMAND [ARGS …]"""
+DESCRIPTION = """\
+Mirror progress into a Valohai execution's status, from shell steps too; follow an
+execution's status from anywhere; preview a job's status locally, with no Valohai account.
+
+pipe mode (no subcommand):
+  tqdm's command line, option for option: stdin is copied to stdout unchanged (byte for
+  byte), the bar is drawn on stderr and, on Valohai, mirrored into the execution status.
+    curl -s "$URL" | vhtqdm --bytes --total "$SIZE" > data.tar
+    find . -name '*.jpg' | vhtqdm --desc images | xargs -n 64 python resize.py"""
+EPILOG = "`vhtqdm SUBCOMMAND --help` tells more.\n\npipe mode options (tqdm's own):\n"
+
+
+def parser() -> argparse.ArgumentParser:
+    """The argument parser of the subcommands (pipe mode bypasses it)."""
+    top = argparse.ArgumentParser(
+        prog="vhtqdm",
+        usage=USAGE,
+        description=DESCRIPTION,
+        epilog=EPILOG + _pipe.options_help(),
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    top.add_argument("-v", "--version", action="version", version=version())
+    commands = top.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
+    _shell_status.add_parser(commands)
+    _watch.add_parser(commands)
+    _preview.add_parser(commands)
+    return top
+
+
+def version() -> str:
+    """``vhtqdm 0.1.0 (tqdm 4.70.1)``: both matter when reporting a problem."""
+    return f"vhtqdm {__version__} (tqdm {tqdm_version})"
+
+
+def _quiet_interrupt(
+    kind: type[BaseException], error: BaseException, tb: TracebackType | None
+) -> None:
+    """Ctrl-C in pipe mode ends the program without a traceback.
+
+    The interrupt still propagates: the interpreter notes it for vhtqdm's exit hook (the status
+    says "Interrupted") and exits as a SIGINT, which is what a shell expects of Ctrl-C.
+    """
+    if issubclass(kind, KeyboardInterrupt):
+        sys.stderr.write("\n")
+    else:
+        sys.__excepthook__(kind, error, tb)
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if args and args[0] in SUBCOMMANDS:
+        options = parser().parse_args(args)
+        try:
+            return int(options.run(options))
+        except KeyboardInterrupt:
+            return 130
+    if any(a in ("-h", "--help") for a in args) or (not args and sys.stdin.isatty()):
+        parser().print_help()
+        return 0
+    if any(a in ("-v", "--version") for a in args):
+        print(version())
+        return 0
+    sys.excepthook = _quiet_interrupt
+    try:
+        return _pipe.run(args, sys.stderr)
+    except BrokenPipeError:
+        # The reader went away (`vhtqdm | head`): stop quietly, as `cat` does.
+        _silence_stdout()
+        return 141
+
+
+def _silence_stdout() -> None:
+    """Point stdout at /dev/null so the interpreter's final flush cannot fail again."""
+    import os
+
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    os.dup2(devnull, sys.stdout.fileno())
+    os.close(devnull)

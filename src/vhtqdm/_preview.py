@@ -1,0 +1,219 @@
+"""``vhtqdm preview -- COMMAND``: run a command against a local stand-in for Valohai.
+
+Starts ``_preview_server`` on 127.0.0.1, writes a temporary ``api.json`` pointing at it, runs
+the command with ``VH_CONFIG_DIR`` set, and serves the live page meanwhile. When the command
+ends: its final status drawn in the terminal, a summary, and the command's exit code.
+Preview's own lines go to stderr; the command's stdout stays the command's.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import errno
+import json
+import os
+import shlex
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import webbrowser
+from collections.abc import Mapping
+from types import FrameType
+from typing import Any, TextIO
+
+from . import _render
+from ._compose import clean
+from ._preview_server import EXECUTION_ID, PreviewServer, PreviewState
+
+DEFAULT_PORT = 8765
+_FORWARDED = tuple(
+    getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
+)
+_STOP = (signal.SIGINT, signal.SIGTERM)
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Declare ``vhtqdm preview`` and its options."""
+    parser = commands.add_parser(
+        "preview",
+        help="run a command against a local stand-in for Valohai, with a live status page",
+        description="Run COMMAND as if on Valohai: its status updates go to a server on "
+        "127.0.0.1, shown live at http://127.0.0.1:PORT/ (gauges, sparklines, colored text, "
+        "the last updates). When COMMAND ends, its final status and a summary are printed; "
+        "the exit code is COMMAND's.",
+        epilog="examples:\n"
+        "  vhtqdm preview -- python examples/train.py\n"
+        "  vhtqdm preview --open --hold -- python train.py --epochs 3\n"
+        f"  vhtqdm watch --host http://127.0.0.1:{DEFAULT_PORT} {EXECUTION_ID}"
+        "   # the same status, from another terminal\n",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, or any free one if it is taken; "
+        "0: any free one)",
+    )
+    parser.add_argument("--open", action="store_true", help="open the page in a web browser")
+    parser.add_argument(
+        "--hold", action="store_true", help="keep serving the page after COMMAND ends, until Ctrl-C"
+    )
+    parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run")
+    parser.set_defaults(run=run)
+
+
+def _say(out: TextIO, message: str) -> None:
+    """One line of preview's own, flushed at once (the command writes to the same terminal)."""
+    out.write(f"vhtqdm preview: {message}\n")
+    out.flush()
+
+
+def bind(state: PreviewState, port: int | None) -> PreviewServer:
+    """A server on ``port``; on the default port, any free one when it is taken."""
+    try:
+        return PreviewServer(state, DEFAULT_PORT if port is None else port)
+    except OSError as exc:
+        if port is not None or exc.errno != errno.EADDRINUSE:
+            raise
+    return PreviewServer(state, 0)
+
+
+def command_env(environ: Mapping[str, str], config_dir: str) -> dict[str, str]:
+    """The command's environment: ours, with the config dir, and no proxy for loopback."""
+    env = dict(environ)
+    env["VH_CONFIG_DIR"] = config_dir
+    # requests reads no_proxy before NO_PROXY: whichever is set must list the preview's address.
+    for name in {"NO_PROXY", *(n for n in ("no_proxy",) if n in env)}:
+        env[name] = ",".join(p for p in (env.get(name, ""), "127.0.0.1") if p)
+    return env
+
+
+def exit_code(returncode: int) -> int:
+    """A shell's exit code for a child's return code (killed by signal N: 128 + N)."""
+    return 128 - returncode if returncode < 0 else returncode
+
+
+def run_command(command: list[str], env: dict[str, str], out: TextIO) -> int:
+    """Run ``command`` to its end and return its exit code, forwarding termination signals.
+
+    Ctrl-C needs no forwarding: the terminal sends it to the whole foreground process group,
+    the command included; preview outlives it to report. A second Ctrl-C terminates the
+    command, a third kills it.
+    """
+    try:
+        child = subprocess.Popen(command, env=env)
+    except FileNotFoundError:
+        _say(out, f"command not found: {command[0]}")
+        return 127
+    except PermissionError:
+        _say(out, f"permission denied: {command[0]}")
+        return 126
+    interrupts = 0
+
+    def forward(signum: int, _frame: FrameType | None) -> None:
+        """Pass a signal on; Ctrl-C only from the second one (the first reached the command)."""
+        nonlocal interrupts
+        if signum == signal.SIGINT:
+            interrupts += 1
+            if interrupts == 1:
+                return
+            signum = signal.SIGTERM if interrupts == 2 else signal.SIGKILL
+        with contextlib.suppress(OSError):  # it has just ended
+            child.send_signal(signum)
+
+    previous = _set_handlers({sig: forward for sig in (signal.SIGINT, *_FORWARDED)})
+    try:
+        return exit_code(child.wait())
+    finally:
+        _set_handlers(previous)
+
+
+def _set_handlers(handlers: dict[int, Any]) -> dict[int, Any]:
+    """Install signal handlers (signal → handler); returns the ones they replace."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}  # only the main thread may handle signals (preview run from a library)
+    return {sig: signal.signal(sig, handler) for sig, handler in handlers.items()}
+
+
+def spacing(gaps: list[float]) -> str:
+    """``spacing min 0.98 s · median 1.00 s · max 1.52 s`` between consecutive updates."""
+    if not gaps:
+        return ""
+    return (
+        f"spacing min {min(gaps):.2f} s · median {statistics.median(gaps):.2f} s · "
+        f"max {max(gaps):.2f} s"
+    )
+
+
+def report(state: PreviewState, code: int, seconds: float, out: TextIO) -> None:
+    """The final status, drawn as ``vhtqdm watch`` draws it, and what the server saw."""
+    tty = out.isatty()
+    ansi = tty and not os.environ.get("NO_COLOR")
+    width = shutil.get_terminal_size().columns - 3 if tty else 100
+    latest = state.latest
+    ended = f"the command exited with code {code} after {seconds:.1f} s"
+    if latest is None:
+        _say(out, f"{ended}; no status update was received (does it use vhtqdm.tqdm?)")
+    else:
+        _say(out, f"{ended}; its final status:")
+        out.write("".join(f"  {line}\n" for line in _render.render(latest.status, width, ansi)))
+        count, gaps = state.count, spacing(state.gaps)
+        plural = "s" if count != 1 else ""
+        _say(out, f"{count} status update{plural} received" + (f", {gaps}" if gaps else ""))
+    if state.rejected:
+        _say(out, f"{state.rejected} request(s) refused (a wrong token or a malformed body)")
+
+
+def _hold(url: str, out: TextIO) -> None:
+    """Keep serving until Ctrl-C or SIGTERM."""
+    stop = threading.Event()
+    previous = _set_handlers({sig: lambda _s, _f: stop.set() for sig in _STOP})
+    _say(out, f"still serving {url} (Ctrl-C to stop)")
+    try:
+        while not stop.is_set():
+            time.sleep(0.1)
+    finally:
+        _set_handlers(previous)
+
+
+def run(args: argparse.Namespace) -> int:
+    """Serve, run the command, report; the exit code is the command's."""
+    out = sys.stderr
+    command = list(args.command)
+    if command and command[0] == "--":
+        command = command[1:]
+    if not command:
+        _say(out, "no command given: vhtqdm preview [--port N] [--open] [--hold] -- COMMAND …")
+        return 2
+    state = PreviewState(shlex.join(command))
+    try:
+        server = bind(state, args.port)
+    except OSError as exc:
+        _say(out, f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc})")
+        return 2
+    config_dir = tempfile.mkdtemp(prefix="vhtqdm-preview-")
+    try:
+        server.start()
+        _say(out, f"{server.url}  (live status of: {clean(state.command, 100)})")
+        path = os.path.join(config_dir, "api.json")
+        with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
+            json.dump(server.api_json(), fh)
+        if args.open:
+            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+        started = time.monotonic()
+        code = run_command(command, command_env(os.environ, config_dir), out)
+        state.finish(code)
+        report(state, code, time.monotonic() - started, out)
+        state.let_pages_see_the_end(timeout=1.5)  # an open page shows "complete", not "offline"
+        if args.hold:
+            _hold(server.url, out)
+        return code
+    finally:
+        shutil.rmtree(config_dir, ignore_errors=True)
+        server.close()

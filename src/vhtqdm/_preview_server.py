@@ -1,0 +1,307 @@
+"""The local stand-in for Valohai that ``vhtqdm preview`` runs on 127.0.0.1.
+
+Three faces of one record of status updates: the job-side endpoint (a token-protected POST, as
+``api.json``'s ``set_status_detail`` describes it), the REST execution endpoint (``GET
+/api/v0/executions/preview/``, so ``vhtqdm watch`` works against it) and a live page (static
+assets plus ``/state.json``, which the page polls). The standard library's threading HTTP server
+is enough: one user, a few requests a second, loopback only.
+"""
+
+from __future__ import annotations
+
+import hmac
+import json
+import secrets
+import threading
+import time
+from collections import deque
+from dataclasses import dataclass
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from importlib import resources
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+EXECUTION_ID = "preview"
+EXECUTION_PATH = f"/api/v0/executions/{EXECUTION_ID}/"
+STATUS_PATH = f"{EXECUTION_PATH}status-detail/"
+HISTORY = 50  # updates kept for the page's history
+PAGE_UPDATES = 20  # updates sent to the page at most per poll
+PAGE_WATCHING = 3.0  # a page that polled this recently (seconds) is open: it polls every 0.5 s
+MAX_BODY = 256 * 1024
+ASSETS = {
+    "/": ("index.html", "text/html; charset=utf-8"),
+    "/preview.css": ("preview.css", "text/css; charset=utf-8"),
+    "/preview.js": ("preview.js", "text/javascript; charset=utf-8"),
+}
+_SECURITY_HEADERS = {
+    "Cache-Control": "no-store",
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "no-referrer",
+    # The page loads nothing from anywhere but this server, and runs no inline code.
+    "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
+    "style-src 'self'; frame-ancestors 'none'",
+}
+
+
+@dataclass(frozen=True)
+class Update:
+    """One status the job posted: its number, when it arrived (epoch and monotonic), the text."""
+
+    seq: int
+    at: float
+    clock: float
+    status: str
+
+
+class PreviewState:
+    """Every status received, the command and how it ended; safe to share between threads."""
+
+    def __init__(self, command: str) -> None:
+        """A record for ``command`` (the shell-quoted command line the page shows)."""
+        self.command = command
+        self.run_id = secrets.token_hex(4)  # tells the page that a new run took over the port
+        self.started = time.time()
+        self.rejected = 0  # posts refused: bad token or a malformed body
+        self._lock = threading.Lock()
+        self._updates: deque[Update] = deque(maxlen=HISTORY)
+        self._count = 0
+        self._first: float | None = None
+        self._gaps: deque[float] = deque(maxlen=10_000)  # seconds between consecutive updates
+        self._exit_code: int | None = None
+        self._ended: float | None = None
+        self._polled = float("-inf")  # when a page last asked for the state (monotonic)
+        self._end_shown = threading.Event()  # a page has been told how the command ended
+
+    def record(self, status: str) -> Update:
+        """Keep a status the job posted."""
+        with self._lock:
+            now = time.monotonic()
+            if self._updates:
+                self._gaps.append(now - self._updates[-1].clock)
+            else:
+                self._first = now
+            self._count += 1
+            update = Update(self._count, time.time(), now, status)
+            self._updates.append(update)
+            return update
+
+    def reject(self) -> None:
+        """Count a refused post (a wrong token, a malformed body)."""
+        with self._lock:
+            self.rejected += 1
+
+    def finish(self, exit_code: int) -> None:
+        """The command ended with ``exit_code``: the execution's status follows from it."""
+        with self._lock:
+            self._exit_code = exit_code
+            self._ended = time.time()
+
+    def let_pages_see_the_end(self, timeout: float) -> None:
+        """If a page is watching, wait (at most ``timeout`` s) until it has polled the end."""
+        if time.monotonic() - self._polled < PAGE_WATCHING:
+            self._end_shown.wait(timeout)
+
+    @property
+    def count(self) -> int:
+        """Statuses received so far."""
+        return self._count
+
+    @property
+    def latest(self) -> Update | None:
+        """The newest status, or None before the first."""
+        with self._lock:
+            return self._updates[-1] if self._updates else None
+
+    @property
+    def gaps(self) -> list[float]:
+        """Seconds between consecutive statuses, as the server saw them arrive."""
+        with self._lock:
+            return list(self._gaps)
+
+    @property
+    def execution_status(self) -> str:
+        """Valohai's word for the execution: started, complete, error or stopped (a signal)."""
+        code = self._exit_code
+        if code is None:
+            return "started"
+        if code == 0:
+            return "complete"
+        return "stopped" if code in (130, 137, 143) else "error"
+
+    def execution(self) -> dict[str, Any]:
+        """The execution as Valohai's REST API shows it (the fields vhtqdm watch reads)."""
+        latest = self.latest
+        return {
+            "id": EXECUTION_ID,
+            "counter": 1,
+            "status": self.execution_status,
+            "step": self.command,
+            "project": {"name": "vhtqdm preview"},
+            "status_detail": latest.status if latest else None,
+        }
+
+    def page_state(self, since: int) -> dict[str, Any]:
+        """What the page needs after update ``since``: new updates, counts, the command state."""
+        with self._lock:
+            fresh = [u for u in self._updates if u.seq > since][-PAGE_UPDATES:]
+            count, exit_code, ended = self._count, self._exit_code, self._ended
+            self._polled = time.monotonic()
+        if exit_code is not None:
+            self._end_shown.set()
+        return {
+            "run": self.run_id,
+            "command": self.command,
+            "status": self.execution_status,
+            "exit_code": exit_code,
+            "started": self.started,
+            "ended": ended,
+            "now": time.time(),
+            "count": count,
+            "rejected": self.rejected,
+            "updates": [{"seq": u.seq, "at": u.at, "status": u.status} for u in fresh],
+        }
+
+
+def asset(name: str) -> bytes:
+    """A file of the page, shipped as package data."""
+    return (resources.files("vhtqdm") / "_preview_assets" / name).read_bytes()
+
+
+class _Handler(BaseHTTPRequestHandler):
+    """Routes a request to the page, the job-side endpoint or the REST endpoint."""
+
+    server: PreviewServer
+    protocol_version = "HTTP/1.1"
+    server_version = "vhtqdm-preview"
+    sys_version = ""
+
+    def log_message(self, format: str, *args: Any) -> None:
+        """Log nothing: the command's own output owns the terminal."""
+
+    def _send(self, code: int, body: bytes, content_type: str) -> None:
+        """Answer with ``body`` and the security headers every answer carries."""
+        self.send_response(code)
+        for name, value in _SECURITY_HEADERS.items():
+            self.send_header(name, value)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        if self.command != "HEAD":
+            self.wfile.write(body)
+
+    def _json(self, code: int, data: object) -> None:
+        """Answer with ``data`` as JSON."""
+        self._send(code, json.dumps(data).encode(), "application/json")
+
+    def _host_ok(self) -> bool:
+        """Whether the request names this server (else it is answered 421 here)."""
+        # Only our own address may name us: a page elsewhere cannot rebind a DNS name to us.
+        port = self.server.port
+        if self.headers.get("Host") in (f"127.0.0.1:{port}", f"localhost:{port}"):
+            return True
+        self._json(421, {"detail": "Misdirected request."})
+        return False
+
+    def do_GET(self) -> None:
+        """The page, its assets, ``/state.json`` and the REST execution endpoint."""
+        if not self._host_ok():
+            return
+        parts = urlsplit(self.path)
+        state = self.server.state
+        if parts.path in ASSETS:
+            name, content_type = ASSETS[parts.path]
+            self._send(200, asset(name), content_type)
+        elif parts.path == "/state.json":
+            try:
+                since = int(parse_qs(parts.query).get("since", ["0"])[0])
+            except ValueError:
+                since = 0
+            self._json(200, state.page_state(since))
+        elif parts.path == EXECUTION_PATH:
+            self._json(200, state.execution())
+        else:
+            self._json(404, {"detail": "Not found."})
+
+    do_HEAD = do_GET
+
+    def do_POST(self) -> None:
+        """The job-side endpoint: ``{"status_detail": text}`` with the right token."""
+        if not self._host_ok():
+            return
+        state = self.server.state
+        if urlsplit(self.path).path != STATUS_PATH:
+            self._json(404, {"detail": "Not found."})
+            return
+        given = self.headers.get("Authorization", "").encode()
+        if not hmac.compare_digest(given, f"Token {self.server.token}".encode()):
+            state.reject()
+            self._json(401, {"detail": "Invalid token."})
+            return
+        try:
+            length = int(self.headers.get("Content-Length") or -1)
+        except ValueError:
+            length = -1
+        if not 0 <= length <= MAX_BODY:
+            state.reject()
+            self.close_connection = True  # the body (if any) is left unread
+            self._json(413 if length > MAX_BODY else 411, {"detail": "Bad length."})
+            return
+        try:
+            body = json.loads(self.rfile.read(length))
+        except ValueError:
+            body = None
+        status = body.get("status_detail") if isinstance(body, dict) else None
+        if not isinstance(status, str):
+            state.reject()
+            self._json(400, {"status_detail": ["A string is required."]})
+            return
+        state.record(status)
+        self._json(200, {"status_detail": status})
+
+    do_PUT = do_PATCH = do_POST
+
+
+class PreviewServer(ThreadingHTTPServer):
+    """The loopback server; ``start()`` serves from a daemon thread, ``close()`` stops it."""
+
+    daemon_threads = True
+
+    def __init__(self, state: PreviewState, port: int = 0) -> None:
+        """Listen on 127.0.0.1:``port`` (0: any free port) with a fresh random token."""
+        super().__init__(("127.0.0.1", port), _Handler)
+        self.state = state
+        self.token = secrets.token_urlsafe(24)
+        self.port: int = self.server_address[1]
+        self._thread: threading.Thread | None = None
+
+    @property
+    def url(self) -> str:
+        """The page's address."""
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def status_url(self) -> str:
+        """Where the job posts its status (the ``set_status_detail`` URL)."""
+        return f"http://127.0.0.1:{self.port}{STATUS_PATH}"
+
+    def api_json(self) -> dict[str, Any]:
+        """A Valohai-like ``api.json`` pointing the job at this server."""
+        entry = {
+            "url": self.status_url,
+            "method": "POST",
+            "headers": {"Authorization": f"Token {self.token}"},
+        }
+        return {"set_status_detail": entry}
+
+    def start(self) -> None:
+        """Serve from a daemon thread."""
+        self._thread = threading.Thread(
+            target=self.serve_forever, kwargs={"poll_interval": 0.1}, daemon=True
+        )
+        self._thread.start()
+
+    def close(self) -> None:
+        """Stop serving and release the port."""
+        if self._thread is not None:
+            self.shutdown()
+        self.server_close()

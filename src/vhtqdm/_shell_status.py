@@ -1,0 +1,167 @@
+"""``vhtqdm status``: set the execution status once from a shell step, and wait for delivery.
+
+The lines are built by ``_compose``'s element helpers (the same JSON the bars produce) and posted
+through ``_transport`` to ``api.json``'s endpoint, retrying retryable failures until a deadline.
+A step never fails because of it, unless ``--strict`` asks for that.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import os
+import sys
+import time
+
+from ._compose import gauge_line, sparkline_line, text_line
+from ._config import ConfigError, config_path, disabled_reason, load_endpoint
+
+DEFAULT_TIMEOUT = 10.0
+EXAMPLES = """\
+examples:
+  vhtqdm status "Downloading the data set…"
+  vhtqdm status "Model converged" --color good
+  vhtqdm status "Evaluating" --gauge 3 --max 10 --label "shard 3/10"
+  vhtqdm status "loss" --sparkline 0.9,0.7,0.4
+
+The status replaces the whole previous one (and a running vhtqdm bar's next update replaces it).
+"""
+
+
+class InputError(Exception):
+    """The command line cannot make a status (the message says why)."""
+
+
+def _finite(text: str) -> float:
+    """An argparse type: a finite number."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not math.isfinite(value):
+        raise argparse.ArgumentTypeError(f"not a finite number: {text!r}")
+    return value
+
+
+def _points(text: str) -> list[float]:
+    """An argparse type: comma-separated finite numbers (``0.9,0.7,0.4``)."""
+    try:
+        return [_finite(part) for part in text.split(",") if part.strip()]
+    except argparse.ArgumentTypeError:
+        raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
+
+
+def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+    """Declare ``vhtqdm status`` and its options."""
+    parser = commands.add_parser(
+        "status",
+        help="set the execution status once from a shell step (waits for delivery)",
+        description="Set the Valohai execution status once: a text line, a gauge and/or a "
+        "sparkline. Off Valohai (no $VH_CONFIG_DIR/api.json) it says so and exits 0.",
+        epilog=EXAMPLES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    parser.add_argument("text", nargs="?", help="the text line")
+    parser.add_argument("--color", help="the text's color: good, bad, warn or any CSS color")
+    parser.add_argument("--gauge", type=_finite, metavar="VALUE", help="add a gauge at VALUE")
+    parser.add_argument(
+        "--max", type=_finite, default=1.0, help="the gauge's maximum (default 1: a fraction)"
+    )
+    parser.add_argument("--label", help="the gauge's label")
+    parser.add_argument(
+        "--sparkline", type=_points, metavar="V1,V2,…", help="add a sparkline of these values"
+    )
+    parser.add_argument(
+        "--timeout",
+        type=_finite,
+        default=DEFAULT_TIMEOUT,
+        help=f"seconds to keep trying to deliver (default {DEFAULT_TIMEOUT:g})",
+    )
+    parser.add_argument(
+        "--strict", action="store_true", help="exit 1 when the status cannot be delivered"
+    )
+    parser.set_defaults(run=run)
+
+
+def build(
+    text: str | None,
+    color: str | None = None,
+    *,
+    gauge: float | None = None,
+    maximum: float = 1.0,
+    label: str | None = None,
+    sparkline: list[float] | None = None,
+) -> str:
+    """The status text: the text line, then the gauge, then the sparkline (those given)."""
+    if label is not None and gauge is None:
+        raise InputError("--label needs --gauge")
+    if gauge is not None and not 0 <= gauge <= maximum:
+        raise InputError(f"--gauge {gauge:g} is outside 0…{maximum:g} (set --max)")
+    lines = []
+    if text is not None and text.strip():
+        lines.append(text_line(text, color))
+    elif color is not None:
+        raise InputError("--color needs a TEXT to color")
+    if gauge is not None:
+        lines.append(gauge_line(gauge, maximum, label or ""))
+    if sparkline is not None:
+        if not sparkline:
+            raise InputError("--sparkline needs at least one value")
+        lines.append(sparkline_line(sparkline))
+    if not lines:
+        raise InputError("nothing to set: give a TEXT, --gauge or --sparkline")
+    return "\n".join(lines)
+
+
+def _say(message: str) -> None:
+    """One line on stderr, where a shell step's log keeps it apart from the step's output."""
+    sys.stderr.write(f"vhtqdm status: {message}\n")
+
+
+def run(args: argparse.Namespace) -> int:
+    """Post the status once; 0 when delivered or not on Valohai, else 0 (or 1 with --strict)."""
+    try:
+        status = build(
+            args.text,
+            args.color,
+            gauge=args.gauge,
+            maximum=args.max,
+            label=args.label,
+            sparkline=args.sparkline,
+        )
+    except InputError as exc:
+        _say(str(exc))
+        return 2
+    failed = 1 if args.strict else 0
+    reason = disabled_reason(os.environ)
+    if reason is not None:
+        _say(f"{reason}: the status is not sent")
+        return 0
+    try:
+        endpoint = load_endpoint(os.environ)
+    except ConfigError as exc:
+        _say(f"{exc}: the status is not sent")
+        return failed
+    if endpoint is None:
+        _say(f"not on Valohai (no {config_path(os.environ)}): the status is not sent")
+        return 0
+    from ._sender import backoff
+    from ._transport import OK, RETRY, Transport  # imports requests: only when there is a config
+
+    transport = Transport(endpoint)
+    deadline = time.monotonic() + max(args.timeout, 0.1)
+    failures = 0
+    try:
+        while True:
+            result = transport.post(status, max(deadline - time.monotonic(), 0.1))
+            if result.kind == OK:
+                return 0
+            failures += 1
+            pause = result.retry_after if result.retry_after is not None else backoff(failures)
+            if result.kind != RETRY or time.monotonic() + pause >= deadline:
+                break
+            time.sleep(pause)
+    finally:
+        transport.close()
+    _say(f"{endpoint.host} did not take the status ({result.detail}); it is not set")
+    return failed

@@ -1,0 +1,139 @@
+"""The preview page in a real browser while ``examples/train.py`` runs under ``vhtqdm preview``.
+
+Set ``VHTQDM_SCREENSHOT=docs/preview.png`` to keep a capture of the page mid-training (the
+README's picture is made so).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ..cli.runner import cli_env
+from ..helpers import ROOT
+
+pytestmark = pytest.mark.slow
+# Read at import: the suite's autouse fixture clears every VHTQDM_* variable before a test.
+SCREENSHOT = os.environ.get("VHTQDM_SCREENSHOT")
+
+# Everything the test needs to know of the page, read in one call.
+READ_PAGE = """
+const all = (selector) => [...document.querySelectorAll(selector)];
+const box = (el) => (el ? el.getBoundingClientRect().width : 0);
+return {
+  marker: window.__vhtqdmTest === 1,
+  state: document.getElementById("state").dataset.state,
+  count: document.getElementById("count").textContent,
+  lastUpdate: document.getElementById("last-update").textContent,
+  history: all("#history li").length,
+  texts: all("#status .vh-text").map((t) => t.textContent),
+  gauges: all("#status .vh-gauge").map((g) => ({
+    label: g.querySelector(".vh-gauge-label").textContent,
+    value: Number(g.dataset.value),
+    max: Number(g.dataset.max),
+    fraction: Number(g.dataset.fraction),
+    fill: box(g.querySelector(".vh-gauge-fill")),
+    track: box(g.querySelector(".vh-gauge-track")),
+    good: g.classList.contains("c-good"),
+  })),
+  sparklines: all("#status .vh-sparkline").map((s) => ({
+    count: Number(s.dataset.count),
+    points: (s.querySelector("polyline") || { getAttribute: () => "" }).getAttribute("points"),
+    width: box(s.querySelector("svg")),
+  })),
+};
+"""
+
+
+def start_preview() -> tuple[subprocess.Popen[str], str]:
+    """``vhtqdm preview --hold -- python examples/train.py``, run as the README says."""
+    env = cli_env()
+    env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "vhtqdm", "preview", "--port", "0", "--hold", "--",
+         "python", "examples/train.py"],
+        stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
+        cwd=str(ROOT), start_new_session=True,
+    )  # fmt: skip
+    assert proc.stderr is not None
+    first = proc.stderr.readline()
+    match = re.match(r"vhtqdm preview: (http://127\.0\.0\.1:\d+/) ", first)
+    assert match, first
+    return proc, match.group(1)
+
+
+def capture_worthy(page: dict[str, Any]) -> int:
+    """How good a README picture the page makes: sparkline points while both bars run, or 0."""
+    running = len(page["gauges"]) == 2 and not any(g["good"] for g in page["gauges"])
+    return max((s["count"] for s in page["sparklines"]), default=0) if running else 0
+
+
+def test_the_page_draws_gauges_and_the_sparkline_and_updates_them_live(browser: Any) -> None:
+    proc, url = start_preview()
+    seen: list[dict[str, Any]] = []
+    capture: tuple[int, bytes] | None = None  # (sparkline points, PNG) of a running frame
+    try:
+        browser.get(url)
+        browser.execute_script("window.__vhtqdmTest = 1")  # gone if the page ever reloads
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            page = browser.execute_script(READ_PAGE)
+            seen.append(page)
+            if SCREENSHOT and capture_worthy(page) >= (capture[0] if capture else 3):
+                time.sleep(0.45)  # let the gauges' transition settle before the picture
+                picture = browser.find_element("tag name", "body").screenshot_as_png
+                if capture_worthy(browser.execute_script(READ_PAGE)) == capture_worthy(page):
+                    capture = (capture_worthy(page), picture)
+            if page["state"] == "complete" and page["gauges"]:
+                break
+            time.sleep(0.1)
+        final = browser.execute_script(READ_PAGE)
+        errors = [e for e in browser.get_log("browser") if e["level"] == "SEVERE"]
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+    assert final["marker"], "the page reloaded instead of updating in place"
+    assert final["state"] == "complete", final
+    assert errors == []
+
+    # Gauges drawn: two bars whose filled width matches their value.
+    drawn = [p for p in seen if len(p["gauges"]) == 2]
+    assert drawn, "the epoch and train gauges never appeared together"
+    for page in drawn[-5:]:
+        for gauge in page["gauges"]:
+            assert gauge["track"] > 100
+            assert gauge["fraction"] == pytest.approx(gauge["value"] / gauge["max"], abs=1e-3)
+    assert [g["label"].split()[0] for g in drawn[-1]["gauges"]] == ["epoch", "train"]
+    # ... and they moved: the train gauge went through several values while the job ran.
+    train_values = {p["gauges"][1]["value"] for p in drawn}
+    assert len(train_values) >= 3, train_values
+    assert any(0 < g["fill"] < g["track"] for p in drawn for g in p["gauges"])
+
+    # The sparkline: a polyline of the loss, growing as updates arrive.
+    counts = [s["count"] for p in seen for s in p["sparklines"]]
+    assert counts and max(counts) >= 3 and len(set(counts)) >= 2, counts
+    line = final["sparklines"][0]
+    assert len(line["points"].split()) == line["count"] and line["width"] > 100
+    ys = [float(xy.split(",")[1]) for xy in line["points"].split()]
+    assert ys[-1] > ys[0]  # the loss decays: lower on the chart (SVG y grows downwards)
+
+    # The final status: green gauges, the loss text, time of the last update, the history.
+    assert all(g["good"] and g["fill"] == pytest.approx(g["track"], abs=1) for g in final["gauges"])
+    assert any(t.startswith("loss ") for t in final["texts"])
+    assert re.match(r"\d\d:\d\d:\d\d \(", final["lastUpdate"]), final["lastUpdate"]
+    assert final["history"] >= 3 and int(final["count"]) >= final["history"]
+
+    if SCREENSHOT:
+        assert capture is not None, "no running frame with a sparkline to capture"
+        Path(SCREENSHOT).parent.mkdir(parents=True, exist_ok=True)
+        Path(SCREENSHOT).write_bytes(capture[1])
