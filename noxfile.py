@@ -1,4 +1,5 @@
-"""Developer sessions: `nox -s tests` (every CPython 3.9-3.13 found), `lint`, `typecheck`."""
+"""Developer sessions: `nox -s tests` (on every CPython 3.9-3.13 found), `lint`, `typecheck`;
+`bench` (not run by default)."""
 
 from __future__ import annotations
 
@@ -28,3 +29,14 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("mypy", "types-requests", ".[test]")
     session.run("mypy")
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """Issue 4's benchmarks: one table of figures and targets; fails when a target is missed.
+
+    Not a default session and not part of the tests (several minutes; loopback servers only).
+    Arguments go to ``python -m benchmarks`` (``-- --only 1-3 --rounds 5``).
+    """
+    session.install(".", "valohai-utils")
+    session.run("python", "-m", "benchmarks", *session.posargs)
