@@ -10,6 +10,7 @@ import os
 import platform
 import sys
 import time
+import traceback
 from importlib.metadata import version
 from typing import Callable
 
@@ -42,6 +43,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     rows: list[Row] = []
     with Sites() as sites:
+        # Figure 8 mostly sleeps for a minute and more: it runs while the others are measured.
         soak = figures.Soak(sites, args.soak_seconds) if "8" in only else None
         steps: list[tuple[str, Callable[[], list[Row]]]] = [
             ("1-3", lambda: figures.hot_path(sites.open("recording"), args.rounds)),
@@ -50,13 +52,17 @@ def main(argv: list[str]) -> int:
             ("6", lambda: figures.import_time(sites, pairs=30)),
             ("7", lambda: figures.memory(sites.open("memory"))),
         ]
-        for name, measure in steps:
-            if name in only:
-                print(f"figure {name}...", file=sys.stderr, flush=True)
-                rows.extend(measure())
         if soak is not None:
-            print("figure 8 (the minute-long loop)...", file=sys.stderr, flush=True)
-            rows.extend(soak.rows())
+            steps.append(("8", soak.rows))
+        for name, measure in steps:
+            if name not in only:
+                continue
+            print(f"figure {name}...", file=sys.stderr, flush=True)
+            try:
+                rows.extend(measure())
+            except Exception as exc:  # one broken figure must not hide the others
+                traceback.print_exc()
+                rows.append(Row(name, "could not be measured", type(exc).__name__, "-", False))
     print(f"\n{table(rows)}\n")
     missed = [row.figure for row in rows if row.ok is False]
     took = time.monotonic() - started

@@ -114,7 +114,7 @@ def hot_path(site: Site, rounds: int) -> list[Row]:
         counted = (
             f"instructions x{vh_count / tq_count:.3f}"
             if tq_count and vh_count
-            else "instructions n/a (no valgrind)"
+            else "instructions n/a (no valgrind, or no symbols)"
         )
         per_step = statistics.median(paired.a) / hot.n * 1e9
         rows.append(
@@ -124,7 +124,7 @@ def hot_path(site: Site, rounds: int) -> list[Row]:
                 f"{paired.ratio:.3f}",
                 f"<= {hot.target:.2f}",
                 paired.ratio <= hot.target,
-                f"interpreters {paired.spread()}; {counted}; sender thread {share:.2%} of a core; "
+                f"interpreters {paired.spread()}; {counted}; sender {share:.2%} of a core; "
                 f"tqdm {per_step:,.0f} ns/step",
             )
         )
@@ -155,7 +155,7 @@ def training(sites: Sites, rounds: int) -> list[Row]:
             f"{ours.ratio:.3f}",
             "<= 1.02",
             ours.ratio <= 1.02,
-            f"rounds {ours.spread()}; posts every 1 s, each in flight 1.5 s; "
+            f"rounds {ours.spread()}; vhtqdm posts every 1 s, each in flight 1.5 s; "
             f"tqdm {statistics.median(tq):.2f} s",
         ),
         Row(
@@ -305,7 +305,12 @@ class Soak:
         )
 
     def rows(self) -> list[Row]:
-        out, err = self._proc.communicate(timeout=self.seconds + 120)
+        """Wait for the loop to end, then count what the server received in each phase."""
+        try:
+            out, err = self._proc.communicate(timeout=self.seconds + 120)
+        except subprocess.TimeoutExpired:
+            self._proc.kill()
+            raise
         if self._proc.returncode != 0:
             raise RuntimeError(f"soak exited {self._proc.returncode}:\n{err}")
         marks: dict[str, Any] = json.loads(out.splitlines()[-1])
@@ -330,8 +335,9 @@ class Soak:
             ),
             Row(
                 "8b",
-                "requests while the status is unchanged (bar idle, "
-                f"{marks['idle_end'] - marks['idle_start']:.0f} s), and repeated statuses",
+                "requests while the status is unchanged (bar idle "
+                f"{marks['idle_end'] - marks['idle_start']:.0f} s), "
+                "and statuses sent twice in a row",
                 f"{idle} + {repeats}",
                 "0 + 0",
                 idle == 0 and repeats == 0,

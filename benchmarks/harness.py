@@ -28,7 +28,8 @@ ROOT = Path(__file__).resolve().parent.parent
 
 
 def child_env(config: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
-    """The parent's environment without tqdm/vhtqdm/Valohai settings, plus a config dir."""
+    """The parent's environment without tqdm, vhtqdm, Valohai or rank settings, nor PYTHON* ones
+    (PYTHONDONTWRITEBYTECODE would turn import timings into compile timings), plus a config dir."""
     env = {
         k: v
         for k, v in os.environ.items()
@@ -41,6 +42,7 @@ def child_env(config: Path, extra: dict[str, str] | None = None) -> dict[str, st
 
 
 def workload_command(workload: str, impl: str, *args: object) -> list[str]:
+    """The command line of one of ``workloads.py``'s programs."""
     return [sys.executable, "-m", "benchmarks.workloads", workload, impl, *map(str, args)]
 
 
