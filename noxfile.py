@@ -1,5 +1,7 @@
-"""Developer sessions: `nox -s tests` (every CPython 3.9-3.13 found), `lint`, `typecheck`,
-`browser` (the preview page in headless Chromium: needs Debian's chromium and chromium-driver)."""
+"""Developer sessions: `nox -s tests` (every CPython 3.9-3.13 found), `lint`, `typecheck`;
+`browser` (the preview page in headless Chromium: needs Debian's chromium and chromium-driver),
+`reliability` (the README's fault table) and `bench` (the README's performance table), not run
+by default."""
 
 from __future__ import annotations
 
@@ -45,3 +47,14 @@ def browser(session: nox.Session) -> None:
     session.install(".[test,browser]")
     env = {"VHTQDM_BROWSER_REQUIRED": "1"}
     session.run("pytest", "tests/browser", *session.posargs, env=env, success_codes=[0])
+
+
+@nox.session(python="3.11")
+def bench(session: nox.Session) -> None:
+    """Issue 4's benchmarks: one table of figures and targets; fails when a target is missed.
+
+    Not a default session and not part of the tests (several minutes; loopback servers only).
+    Arguments go to ``python -m benchmarks`` (``-- --only 1-3 --rounds 5``).
+    """
+    session.install(".", "valohai-utils")
+    session.run("python", "-m", "benchmarks", *session.posargs)

@@ -6,7 +6,10 @@ GIL, because ``close()`` also runs from ``__del__`` during garbage collection, a
 thread (tqdm bars live in reference cycles), where waiting on a lock could deadlock.
 
 A process has one mirror, created when the first bar (or ``set_status``) finds a valid Valohai
-config, or none: then every bar is plain tqdm.
+config, or none: then every bar is plain tqdm. Importing vhtqdm must cost next to nothing over
+importing tqdm, so the composer and the config parser (json, dataclasses, decimal) are imported
+where they are used: the config parser when the first bar looks for a config, the composer only
+once one is found.
 """
 
 from __future__ import annotations
@@ -21,39 +24,16 @@ import time
 import weakref
 from collections import deque
 from collections.abc import Iterable
-from dataclasses import replace
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from . import _log
-from ._compose import (
-    COMPLETE,
-    EARLY,
-    FAILED,
-    INTERRUPTED,
-    RUNNING,
-    BarView,
-    MetricView,
-    Note,
-    compose,
-    error_text,
-)
-from ._config import (
-    Charted,
-    ConfigError,
-    Endpoint,
-    Settings,
-    disabled_reason,
-    load_endpoint,
-    parse_charted,
-    parse_interval,
-    parse_window,
-    settings_from_env,
-)
 
 if TYPE_CHECKING:
     from tqdm.std import tqdm as std_tqdm
 
+    from ._compose import BarView, MetricView, Note
+    from ._config import Charted, Endpoint, Settings
     from ._sender import Post
 
 MAX_METRICS = 64  # distinct postfix keys remembered; more are dropped, oldest kept
@@ -97,8 +77,12 @@ def _rate(bar: Any, n: float, elapsed: float, running: bool) -> float | None:
     return (n - initial) / elapsed if elapsed > 0 else None
 
 
-def snapshot(bar: Any, outcome: str = RUNNING) -> BarView:
-    """A bar's state as plain data; safe from any thread and on half-built bars."""
+def snapshot(bar: Any, outcome: str | None = None) -> BarView:
+    """A bar's state as plain data (``outcome`` None: running); safe from any thread and on
+    half-built bars."""
+    from ._compose import RUNNING, BarView
+
+    outcome = outcome or RUNNING
     n = getattr(bar, "n", 0)
     start = getattr(bar, "start_t", None)
     elapsed = max(time.time() - start, 0.0) if isinstance(start, (int, float)) else 0.0
@@ -122,6 +106,8 @@ def _position(bar: Any) -> int:
 
 def outcome_of(bar: Any) -> str:
     """How a bar ended: failed / interrupted (an exception left its ``with``), complete, early."""
+    from ._compose import COMPLETE, EARLY, FAILED, INTERRUPTED
+
     error = getattr(bar, "_vh_error", None)
     if error is not None:
         return INTERRUPTED if isinstance(error, KeyboardInterrupt) else FAILED
@@ -162,6 +148,10 @@ class Mirror:
         self, status_interval: object, sparklines: object, sparkline_window: object
     ) -> Charted:
         """Apply a bar's keyword arguments; returns what that bar charts."""
+        from dataclasses import replace
+
+        from ._config import parse_charted, parse_interval, parse_window
+
         charted = self.settings.sparklines
         try:
             if status_interval is not None:
@@ -219,6 +209,8 @@ class Mirror:
     # -- milestone and the end ------------------------------------------------------------------
 
     def set_milestone(self, text: str | None, color: str | None) -> None:
+        from ._compose import Note
+
         if self.dead:
             return
         self._milestone = Note(str(text), color) if text else None
@@ -228,6 +220,10 @@ class Mirror:
 
     def end(self, error: BaseException | None) -> None:
         """The process is exiting: settle every bar and say how the job ended."""
+        from dataclasses import replace
+
+        from ._compose import COMPLETE, EARLY, FAILED, INTERRUPTED, error_text
+
         kind = None
         if isinstance(error, KeyboardInterrupt):
             kind = INTERRUPTED
@@ -254,6 +250,8 @@ class Mirror:
 
     def compose(self) -> tuple[str, bool]:
         """The status to post now, and whether bars are still running."""
+        from ._compose import compose
+
         live = []
         for seq, ref in self._live.copy().items():
             bar = ref()
@@ -269,6 +267,8 @@ class Mirror:
 
     def _metrics(self, final: bool) -> list[MetricView]:
         """Close the interval's accumulators into sparkline points, then list every metric."""
+        from ._compose import MetricView
+
         now = time.monotonic()
         if final or now - self._rolled >= 0.9 * self.sender.interval:
             self._rolled = now
@@ -327,6 +327,8 @@ def _activate(environ: Any) -> Mirror | None:
     global _exit_hooked
     import multiprocessing
 
+    from ._config import ConfigError, disabled_reason, load_endpoint, settings_from_env
+
     if disabled_reason(environ) is not None or multiprocessing.parent_process() is not None:
         return None  # opted out, a secondary rank, or a spawned worker: stay plain tqdm
     try:
@@ -341,6 +343,9 @@ def _activate(environ: Any) -> Mirror | None:
     settings, problems = settings_from_env(environ)
     for problem in problems:
         _log.warn_once(f"env:{problem}", problem)
+    # The composer loads now, on this thread: the imports inside the functions above, which
+    # also run from finalizers and at exit, then only ever look it up (no import lock there).
+    from . import _compose  # noqa: F401
     from ._transport import Transport  # imports requests: only ever on Valohai
 
     mirror = Mirror(endpoint, settings, Transport(endpoint).post)
