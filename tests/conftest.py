@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from vhtqdm import _mirror
+from vhtqdm import _process
 
 from .server import StatusServer, write_api_json
 
@@ -21,9 +21,9 @@ def _fresh_process_state(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("VH_CONFIG_DIR", "/nonexistent/vhtqdm-test-config")
     monkeypatch.setenv("NO_PROXY", "127.0.0.1,localhost")
-    _mirror.reset()
+    _process.reset()
     yield
-    _mirror.reset()
+    _process.reset()
 
 
 @pytest.fixture

@@ -9,7 +9,7 @@ Off Valohai (no ``/valohai/config/api.json``) everything is plain tqdm.
 """
 
 from ._bar import tqdm, trange
-from ._mirror import flush, set_status
+from ._process import flush, set_status
 
 __all__ = ["flush", "set_status", "tqdm", "trange"]
 __version__ = "0.1.0"

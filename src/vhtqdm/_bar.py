@@ -10,11 +10,14 @@ from __future__ import annotations
 import contextlib
 from collections import OrderedDict
 from numbers import Number
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from tqdm.std import tqdm as std_tqdm
 
-from . import _mirror
+from . import _process
+
+if TYPE_CHECKING:
+    from ._mirror import Mirror
 
 __all__ = ["tqdm", "trange"]
 
@@ -43,9 +46,9 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
         **kwargs: Any,
     ) -> None:
         # tqdm's __init__ may already call set_postfix() and refresh(): be ready before it.
-        self._vh: _mirror.Mirror | None = None
+        self._vh: Mirror | None = None
         self._vh_error: BaseException | None = None
-        mirror = _mirror.get() if status is not False else None
+        mirror = _process.get() if status is not False else None
         if mirror is not None:
             self._vh_charted = mirror.options(status_interval, sparklines, sparkline_window)
             self._vh = mirror

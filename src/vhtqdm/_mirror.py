@@ -5,35 +5,40 @@ thread. The mirror takes no lock: its writers use single dict/list operations, a
 GIL, because ``close()`` also runs from ``__del__`` during garbage collection, at any point of any
 thread (tqdm bars live in reference cycles), where waiting on a lock could deadlock.
 
-A process has one mirror, created when the first bar (or ``set_status``) finds a valid Valohai
-config, or none: then every bar is plain tqdm. Importing vhtqdm must cost next to nothing over
-importing tqdm, so the composer and the config parser (json, dataclasses, decimal) are imported
-where they are used: the config parser when the first bar looks for a config, the composer only
-once one is found.
+``_process`` creates the process's one mirror when the first bar (or ``set_status``) finds a
+valid Valohai config; this module is only imported then.
 """
 
 from __future__ import annotations
 
-import atexit
 import itertools
 import math
-import os
-import sys
-import threading
 import time
 import weakref
 from collections import deque
 from collections.abc import Iterable
+from dataclasses import replace
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
 from . import _log
+from ._compose import (
+    COMPLETE,
+    EARLY,
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    BarView,
+    MetricView,
+    Note,
+    compose,
+    error_text,
+)
+from ._config import Charted, Endpoint, Settings, parse_charted, parse_interval, parse_window
 
 if TYPE_CHECKING:
     from tqdm.std import tqdm as std_tqdm
 
-    from ._compose import BarView, MetricView, Note
-    from ._config import Charted, Endpoint, Settings
     from ._sender import Post
 
 MAX_METRICS = 64  # distinct postfix keys remembered; more are dropped, oldest kept
@@ -77,12 +82,8 @@ def _rate(bar: Any, n: float, elapsed: float, running: bool) -> float | None:
     return (n - initial) / elapsed if elapsed > 0 else None
 
 
-def snapshot(bar: Any, outcome: str | None = None) -> BarView:
-    """A bar's state as plain data (``outcome`` None: running); safe from any thread and on
-    half-built bars."""
-    from ._compose import RUNNING, BarView
-
-    outcome = outcome or RUNNING
+def snapshot(bar: Any, outcome: str = RUNNING) -> BarView:
+    """A bar's state as plain data; safe from any thread and on half-built bars."""
     n = getattr(bar, "n", 0)
     start = getattr(bar, "start_t", None)
     elapsed = max(time.time() - start, 0.0) if isinstance(start, (int, float)) else 0.0
@@ -106,8 +107,6 @@ def _position(bar: Any) -> int:
 
 def outcome_of(bar: Any) -> str:
     """How a bar ended: failed / interrupted (an exception left its ``with``), complete, early."""
-    from ._compose import COMPLETE, EARLY, FAILED, INTERRUPTED
-
     error = getattr(bar, "_vh_error", None)
     if error is not None:
         return INTERRUPTED if isinstance(error, KeyboardInterrupt) else FAILED
@@ -148,10 +147,6 @@ class Mirror:
         self, status_interval: object, sparklines: object, sparkline_window: object
     ) -> Charted:
         """Apply a bar's keyword arguments; returns what that bar charts."""
-        from dataclasses import replace
-
-        from ._config import parse_charted, parse_interval, parse_window
-
         charted = self.settings.sparklines
         try:
             if status_interval is not None:
@@ -209,8 +204,6 @@ class Mirror:
     # -- milestone and the end ------------------------------------------------------------------
 
     def set_milestone(self, text: str | None, color: str | None) -> None:
-        from ._compose import Note
-
         if self.dead:
             return
         self._milestone = Note(str(text), color) if text else None
@@ -220,10 +213,6 @@ class Mirror:
 
     def end(self, error: BaseException | None) -> None:
         """The process is exiting: settle every bar and say how the job ended."""
-        from dataclasses import replace
-
-        from ._compose import COMPLETE, EARLY, FAILED, INTERRUPTED, error_text
-
         kind = None
         if isinstance(error, KeyboardInterrupt):
             kind = INTERRUPTED
@@ -250,8 +239,6 @@ class Mirror:
 
     def compose(self) -> tuple[str, bool]:
         """The status to post now, and whether bars are still running."""
-        from ._compose import compose
-
         live = []
         for seq, ref in self._live.copy().items():
             bar = ref()
@@ -267,8 +254,6 @@ class Mirror:
 
     def _metrics(self, final: bool) -> list[MetricView]:
         """Close the interval's accumulators into sparkline points, then list every metric."""
-        from ._compose import MetricView
-
         now = time.monotonic()
         if final or now - self._rolled >= 0.9 * self.sender.interval:
             self._rolled = now
@@ -293,134 +278,3 @@ class Mirror:
             MetricView(key, value, tuple(self._points.get(key, ())), key in charted)
             for key, value in list(latest.items())[:MAX_METRICS]
         ]
-
-
-# -- the process's one mirror -------------------------------------------------------------------
-
-_current: Mirror | None = None
-_resolved = False
-_resolve_lock = threading.Lock()
-_exit_hooked = False
-
-
-def get() -> Mirror | None:
-    """The process's mirror, resolving the configuration on first use; None when off."""
-    if _resolved:
-        return _current
-    with _resolve_lock:
-        if not _resolved:
-            _resolve()
-    return _current
-
-
-def _resolve() -> None:
-    global _current, _resolved
-    try:
-        _current = _activate(os.environ)
-    except Exception as exc:  # never let setup trouble reach the user's loop
-        _log.warn_once("config", f"status mirroring is off ({type(exc).__name__})")
-        _current = None
-    _resolved = True
-
-
-def _activate(environ: Any) -> Mirror | None:
-    global _exit_hooked
-    import multiprocessing
-
-    from ._config import ConfigError, disabled_reason, load_endpoint, settings_from_env
-
-    if disabled_reason(environ) is not None or multiprocessing.parent_process() is not None:
-        return None  # opted out, a secondary rank, or a spawned worker: stay plain tqdm
-    try:
-        endpoint = load_endpoint(environ)
-    except ConfigError as exc:
-        _log.warn_once("config", f"{exc}; status mirroring is off, progress bars work as usual")
-        return None
-    if endpoint is None:
-        return None  # not on Valohai: silent
-    _log.set_secrets(endpoint.secrets())
-    _log.guard_library_logs()
-    settings, problems = settings_from_env(environ)
-    for problem in problems:
-        _log.warn_once(f"env:{problem}", problem)
-    # The composer loads now, on this thread: the imports inside the functions above, which
-    # also run from finalizers and at exit, then only ever look it up (no import lock there).
-    from . import _compose  # noqa: F401
-    from ._transport import Transport  # imports requests: only ever on Valohai
-
-    mirror = Mirror(endpoint, settings, Transport(endpoint).post)
-    if not _exit_hooked:
-        atexit.register(_at_exit)
-        _exit_hooked = True
-    return mirror
-
-
-def _uncaught_error() -> BaseException | None:
-    """The exception that is ending the program, if any (set before atexit handlers run)."""
-    if hasattr(sys, "ps1") or "ipykernel" in sys.modules:
-        return None  # interactive: last_value belongs to some earlier, already-handled error
-    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
-    return error if isinstance(error, BaseException) else None
-
-
-def _at_exit() -> None:
-    mirror = _current
-    if mirror is None or mirror.dead:
-        return
-    try:
-        mirror.end(_uncaught_error())
-        mirror.sender.flush(mirror.settings.flush_timeout)
-    except Exception:
-        pass
-    finally:
-        mirror.sender.shutdown()
-
-
-def _after_fork_in_child() -> None:
-    # A forked child (DataLoader worker, multiprocessing) never posts: the parent speaks for the
-    # job. Only plain assignments here: no logging, no lock acquired (one may be held forever).
-    global _current, _resolved, _resolve_lock
-    if _current is not None:
-        _current.dead = True
-    _current = None
-    _resolved = True
-    _resolve_lock = threading.Lock()
-
-
-os.register_at_fork(after_in_child=_after_fork_in_child)
-
-
-def set_status(text: str | None, color: str | None = None) -> None:
-    """Show a milestone line above the bars (alone when none runs); None clears it."""
-    try:
-        mirror = get()
-        if mirror is not None:
-            mirror.set_milestone(text, color)
-    except Exception:
-        pass
-
-
-def flush(timeout: float | None = None) -> bool:
-    """Send the newest status now; wait at most ``timeout`` s (default ``VHTQDM_FLUSH_TIMEOUT``).
-
-    Returns True when everything was delivered (or mirroring is off), False otherwise.
-    """
-    mirror = _current if _resolved else get()
-    if mirror is None or mirror.dead:
-        return True
-    try:
-        wait = mirror.settings.flush_timeout if timeout is None else max(float(timeout), 0.0)
-        return mirror.sender.flush(wait)
-    except Exception:
-        return False
-
-
-def reset() -> None:
-    """Forget the process's mirror (tests; the next bar resolves the configuration again)."""
-    global _current, _resolved
-    if _current is not None:
-        _current.sender.shutdown()
-        _current.dead = True
-    _current = None
-    _resolved = False
-    _log.reset()

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 import vhtqdm
-from vhtqdm import _mirror, tqdm
+from vhtqdm import _process, tqdm
 
 from ..helpers import run_script
 from ..server import StatusServer
@@ -31,10 +31,10 @@ def test_a_child_forked_while_the_sender_holds_its_lock_neither_hangs_nor_posts(
         """
         import os, threading, time
         import vhtqdm
-        from vhtqdm import _mirror, tqdm
+        from vhtqdm import _process, tqdm
         parent = tqdm(total=3, desc="parent")
         vhtqdm.flush(5)
-        sender = _mirror.get().sender
+        sender = _process.get().sender
         held, release = threading.Event(), threading.Event()
         def hold():  # the worst moment to fork: the sender's lock is taken
             with sender._cond:
@@ -188,7 +188,7 @@ def test_a_thousand_short_bars_leak_nothing(valohai: StatusServer) -> None:
     assert threading.active_count() <= threads
     assert [t.name for t in threading.enumerate()].count("vhtqdm-sender") == 1
     assert sum(ref() is not None for ref in refs) == 0
-    mirror = _mirror.get()
+    mirror = _process.get()
     assert mirror is not None and not mirror.has_live()
     assert grown < 512 * 1024, f"{grown} bytes kept after 1000 bars"
     # The throttle held: about two posts per interval, not one per bar.

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 import vhtqdm
-from vhtqdm import _mirror, tqdm
+from vhtqdm import _process, tqdm
 
 from ..server import TOKEN, Answer, StatusServer
 from .scenarios import free_port
@@ -57,7 +57,7 @@ def test_no_secret_in_logs_output_or_reprs(
     vhtqdm.flush(1.0)
     bar.close()
     vhtqdm.flush(1.0)
-    mirror = _mirror.get()
+    mirror = _process.get()
     assert mirror is not None
     captured = capsys.readouterr()
     records = [r.getMessage() for r in caplog.records]

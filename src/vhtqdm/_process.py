@@ -1,0 +1,147 @@
+"""The process's one mirror: found on first use, flushed at exit, forgotten in a forked child.
+
+Off Valohai this is all that ``import vhtqdm`` loads besides tqdm: the mirror, the composer and
+the config parser (json, dataclasses, decimal, requests) are imported only when the first bar or
+``set_status`` looks for a config, so that importing vhtqdm costs next to nothing over tqdm.
+"""
+
+from __future__ import annotations
+
+import atexit
+import os
+import sys
+import threading
+from typing import TYPE_CHECKING, Any
+
+from . import _log
+
+if TYPE_CHECKING:
+    from ._mirror import Mirror
+
+_current: Mirror | None = None
+_resolved = False
+_resolve_lock = threading.Lock()
+_exit_hooked = False
+
+
+def get() -> Mirror | None:
+    """The process's mirror, resolving the configuration on first use; None when off."""
+    if _resolved:
+        return _current
+    with _resolve_lock:
+        if not _resolved:
+            _resolve()
+    return _current
+
+
+def _resolve() -> None:
+    global _current, _resolved
+    try:
+        _current = _activate(os.environ)
+    except Exception as exc:  # never let setup trouble reach the user's loop
+        _log.warn_once("config", f"status mirroring is off ({type(exc).__name__})")
+        _current = None
+    _resolved = True
+
+
+def _activate(environ: Any) -> Mirror | None:
+    global _exit_hooked
+    import multiprocessing
+
+    from ._config import ConfigError, disabled_reason, load_endpoint, settings_from_env
+
+    if disabled_reason(environ) is not None or multiprocessing.parent_process() is not None:
+        return None  # opted out, a secondary rank, or a spawned worker: stay plain tqdm
+    try:
+        endpoint = load_endpoint(environ)
+    except ConfigError as exc:
+        _log.warn_once("config", f"{exc}; status mirroring is off, progress bars work as usual")
+        return None
+    if endpoint is None:
+        return None  # not on Valohai: silent
+    _log.set_secrets(endpoint.secrets())
+    _log.guard_library_logs()
+    settings, problems = settings_from_env(environ)
+    for problem in problems:
+        _log.warn_once(f"env:{problem}", problem)
+    # Only ever on Valohai: the record and its composer, the sender, requests. Imported here, on the
+    # user's thread, never later from a finalizer or at exit.
+    from ._mirror import Mirror
+    from ._transport import Transport
+
+    mirror = Mirror(endpoint, settings, Transport(endpoint).post)
+    if not _exit_hooked:
+        atexit.register(_at_exit)
+        _exit_hooked = True
+    return mirror
+
+
+def _uncaught_error() -> BaseException | None:
+    """The exception that is ending the program, if any (set before atexit handlers run)."""
+    if hasattr(sys, "ps1") or "ipykernel" in sys.modules:
+        return None  # interactive: last_value belongs to some earlier, already-handled error
+    error = getattr(sys, "last_exc", None) or getattr(sys, "last_value", None)
+    return error if isinstance(error, BaseException) else None
+
+
+def _at_exit() -> None:
+    mirror = _current
+    if mirror is None or mirror.dead:
+        return
+    try:
+        mirror.end(_uncaught_error())
+        mirror.sender.flush(mirror.settings.flush_timeout)
+    except Exception:
+        pass
+    finally:
+        mirror.sender.shutdown()
+
+
+def _after_fork_in_child() -> None:
+    # A forked child (DataLoader worker, multiprocessing) never posts: the parent speaks for the
+    # job. Only plain assignments here: no logging, no lock acquired (one may be held forever).
+    global _current, _resolved, _resolve_lock
+    if _current is not None:
+        _current.dead = True
+    _current = None
+    _resolved = True
+    _resolve_lock = threading.Lock()
+
+
+os.register_at_fork(after_in_child=_after_fork_in_child)
+
+
+def set_status(text: str | None, color: str | None = None) -> None:
+    """Show a milestone line above the bars (alone when none runs); None clears it."""
+    try:
+        mirror = get()
+        if mirror is not None:
+            mirror.set_milestone(text, color)
+    except Exception:
+        pass
+
+
+def flush(timeout: float | None = None) -> bool:
+    """Send the newest status now; wait at most ``timeout`` s (default ``VHTQDM_FLUSH_TIMEOUT``).
+
+    Returns True when everything was delivered (or mirroring is off), False otherwise.
+    """
+    mirror = _current if _resolved else get()
+    if mirror is None or mirror.dead:
+        return True
+    try:
+        wait = mirror.settings.flush_timeout if timeout is None else max(float(timeout), 0.0)
+        return mirror.sender.flush(wait)
+    except Exception:
+        return False
+
+
+def reset() -> None:
+    """Forget the process's mirror (tests; the next bar resolves the configuration again)."""
+    global _current, _resolved
+    if _current is not None:
+        _current.sender.shutdown()
+        _current.dead = True
+    _current = None
+    _resolved = False
+    _log.reset()
