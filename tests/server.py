@@ -68,6 +68,7 @@ class StatusServer:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True  # else each answer waits ~40 ms on a delayed ACK
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
                 pass
