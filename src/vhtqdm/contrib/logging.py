@@ -14,7 +14,8 @@ from __future__ import annotations
 from contextlib import AbstractContextManager
 from typing import Any
 
-from tqdm.contrib import logging as _logging
+from tqdm.contrib.logging import logging_redirect_tqdm as _logging_redirect_tqdm
+from tqdm.contrib.logging import tqdm_logging_redirect as _tqdm_logging_redirect
 
 from .._bar import tqdm as _vhtqdm
 
@@ -25,12 +26,12 @@ def logging_redirect_tqdm(
     loggers: Any = None, tqdm_class: type = _vhtqdm
 ) -> AbstractContextManager[None]:
     """Send console logging of ``loggers`` (default: the root logger) to ``tqdm_class.write``."""
-    cm: AbstractContextManager[None] = _logging.logging_redirect_tqdm(loggers, tqdm_class)
+    cm: AbstractContextManager[None] = _logging_redirect_tqdm(loggers, tqdm_class)
     return cm
 
 
 def tqdm_logging_redirect(*args: Any, **kwargs: Any) -> AbstractContextManager[Any]:
     """A bar of ``tqdm_class`` (default ``vhtqdm.tqdm``) with console logging redirected to it."""
     kwargs.setdefault("tqdm_class", _vhtqdm)
-    cm: AbstractContextManager[Any] = _logging.tqdm_logging_redirect(*args, **kwargs)
+    cm: AbstractContextManager[Any] = _tqdm_logging_redirect(*args, **kwargs)
     return cm
