@@ -21,7 +21,7 @@ def test_train_and_validation_gauges_and_logged_losses_reach_the_status(
     assert run.code == 0, run.err
     assert "final val_loss " in run.out
     labels = {g["label"].split(" ")[0] for p in server.posts for g in p.of_type("gauge")}
-    assert {"Epoch", "Validation", "Sanity"} <= labels
+    assert {"Epoch", "Validation"} <= labels
     last = server.posts[-1]
     train, validation = last.of_type("gauge")
     assert train["label"].startswith("Epoch 2 20/20") and train["color"] == "good"
