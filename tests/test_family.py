@@ -72,10 +72,8 @@ def gauge(server: StatusServer, desc: str) -> dict[str, Any]:
 def metrics(server: StatusServer) -> dict[str, str]:
     """``{"loss": "0.5"}`` from the latest status's metric text lines."""
     assert server.last is not None
-    pairs = [
-        t.split(" ", 1) for p in (server.last,) for t in p.texts() for t in t.split(" \u00b7 ")
-    ]
-    return {name: value for name, value in pairs}
+    shown = [item for line in server.last.texts() for item in line.split(" \u00b7 ")]
+    return dict(item.split(" ", 1) for item in shown)
 
 
 # -- the modules ---------------------------------------------------------------------------------
@@ -87,7 +85,7 @@ def test_each_flavour_is_a_vhtqdm_bar_of_that_flavour() -> None:
     assert issubclass(vhtqdm.asyncio.tqdm, tqdm.asyncio.tqdm_asyncio)
     assert vhtqdm.autonotebook.tqdm is vh_tqdm  # not in Jupyter: the text bar, as tqdm picks
     for module in (vhtqdm.auto, vhtqdm.asyncio, vhtqdm.autonotebook):
-        bar = module.trange(3, **quiet())  # type: ignore[attr-defined]
+        bar = module.trange(3, **quiet())
         assert isinstance(bar, vh_tqdm) and list(bar) == [0, 1, 2]
 
 
@@ -488,3 +486,34 @@ def test_bad_log_interval_warns_once_and_uses_the_default(
     bar = vh_tqdm(total=1, log_interval="soon", file=sys.stderr)  # pytest's: not a terminal
     bar.close()
     assert "log_interval" in caplog.text and "'soon'" in caplog.text
+
+
+@pytest.mark.slow
+def test_log_lines_metadata_and_writes_share_stdout_line_by_line(
+    server: StatusServer, config_dir: Path
+) -> None:
+    import json
+
+    run = run_raw(
+        """
+        import sys, time
+        from vhtqdm import tqdm
+        bar = tqdm(total=30, desc="fit", file=sys.stdout, metadata=True, log_interval=0.2,
+                   status_interval=0.5)
+        for i in range(30):
+            time.sleep(0.02)
+            bar.update()
+            bar.set_postfix(loss=1 / (i + 1), refresh=False)
+            if i == 10:
+                tqdm.write("checkpoint saved")
+        bar.close()
+        """,
+        config_dir,
+    )
+    assert run.code == 0, run.err
+    assert "\r" not in run.out and run.err == ""
+    lines = [line for line in run.out.split("\n") if line]
+    assert "checkpoint saved" in lines
+    assert lines[-1].startswith("fit: 100%")
+    for line in lines:
+        assert line.startswith(("fit:", "checkpoint saved")) or "step" in json.loads(line)

@@ -74,8 +74,8 @@ class LogLine:
         self.due = time.monotonic() + self.interval
 
     def print(self, bar: Any, msg: str | None) -> None:
+        text = msg if msg else bar.__str__()  # tqdm's meter: its errors are tqdm's, as without us
         try:
-            text = msg if msg else bar.__str__()
             self.file.write(text + "\n")
             self.file.flush()
         except (OSError, ValueError):  # closed or broken stream: stop printing, keep counting
