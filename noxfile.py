@@ -58,7 +58,7 @@ def integrations(session: nox.Session) -> None:
 def tqdm_suite(session: nox.Session) -> None:
     """tqdm's own test suite (from the sdist of the installed tqdm) with vhtqdm's classes in
     place of tqdm's: once off Valohai, once mirrored to a recording server."""
-    session.install(".[tqdm-suite]")
+    session.install(TORCH, ".[tqdm-suite]")  # torch: the backend of tqdm's Keras test
     version = session.run("python", "-c", "import tqdm; print(tqdm.__version__)", silent=True)
     version = str(version).strip()
     download = Path(session.create_tmp()) / "sdist"
@@ -84,6 +84,7 @@ def tqdm_suite(session: nox.Session) -> None:
             env={
                 "PYTHONPATH": str(ROOT / "tests" / "tqdm_suite"),
                 "VHTQDM_SUITE_MIRRORED": mirrored,
+                "KERAS_BACKEND": "torch",
             },
             success_codes=[0],
         )  # fmt: skip

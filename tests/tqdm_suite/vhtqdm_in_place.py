@@ -63,6 +63,8 @@ def replacements() -> dict[str, dict[str, Any]]:
     }
     with contextlib.suppress(ImportError):  # no rich: tqdm's rich tests skip themselves
         flavours["tqdm.rich"] = _vhtqdm("vhtqdm.rich", ["tqdm_rich", "trrange", "tqdm", "trange"])
+    with contextlib.suppress(ImportError):  # no Keras: tqdm's Keras test skips itself
+        flavours["tqdm.keras"] = _vhtqdm("vhtqdm.keras", ["TqdmCallback"])
     return flavours
 
 
