@@ -1,15 +1,24 @@
-"""Developer sessions: `nox -s tests` (every CPython 3.9-3.13 found), `lint`, `typecheck`;
-`browser` (the preview page in headless Chromium: needs Debian's chromium and chromium-driver),
-`reliability` (the README's fault table) and `bench` (the README's performance table), not run
-by default."""
+"""Developer sessions: `nox -s tests` (every CPython 3.9-3.13 found), `lint`, `typecheck`,
+`integrations` (the real frameworks), `tqdm_suite` (tqdm's own tests with vhtqdm's classes) and
+`browser` (the preview page in headless Chromium: needs Debian's chromium and chromium-driver);
+`reliability` (the README's fault table) and `bench` (the README's performance table) are not
+run by default."""
 
 from __future__ import annotations
+
+import shutil
+import tarfile
+from pathlib import Path
 
 import nox
 
 PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
 nox.options.sessions = ["lint", "typecheck", "tests"]
 nox.options.reuse_venv = "yes"
+ROOT = Path(__file__).resolve().parent
+# The CPU build of PyTorch lies on the CI machine's disk for CPython 3.11; pinning it keeps pip
+# from resolving a multi-gigabyte CUDA build when a framework asks for torch.
+TORCH = "torch==2.13.0"
 
 
 @nox.session(python=PYTHONS)
@@ -38,6 +47,57 @@ def lint(session: nox.Session) -> None:
 def typecheck(session: nox.Session) -> None:
     session.install("mypy", "types-requests", ".[test]")
     session.run("mypy")
+
+
+@nox.session(python="3.11")
+def integrations(session: nox.Session) -> None:
+    """PyTorch, Keras 3 (torch backend), Lightning, Transformers, widgets, pandas: on the CPU,
+    tiny models built locally, no downloads from a model hub."""
+    session.install(TORCH, ".[test,integrations]")
+    session.run(
+        "pytest",
+        "tests/integrations",
+        "tests/test_examples.py",
+        *session.posargs,
+        env={"VHTQDM_TEST_INTEGRATIONS": "1", "KERAS_BACKEND": "torch", "HF_HUB_OFFLINE": "1"},
+        success_codes=[0],
+    )
+
+
+@nox.session(python="3.11")
+def tqdm_suite(session: nox.Session) -> None:
+    """tqdm's own test suite (from the sdist of the installed tqdm) with vhtqdm's classes in
+    place of tqdm's: once off Valohai, once mirrored to a recording server."""
+    session.install(TORCH, ".[tqdm-suite]")  # torch: the backend of tqdm's Keras test
+    version = session.run("python", "-c", "import tqdm; print(tqdm.__version__)", silent=True)
+    version = str(version).strip()
+    download = Path(session.create_tmp()) / "sdist"
+    shutil.rmtree(download, ignore_errors=True)
+    session.run(
+        "pip", "download", "--no-deps", "--no-binary", ":all:", f"tqdm=={version}",
+        "-d", str(download), "--quiet",
+    )  # fmt: skip
+    (archive,) = download.glob("tqdm-*.tar.gz")
+    with tarfile.open(archive) as tar:
+        tar.extractall(download, filter="data")  # the filter refuses links and absolute paths
+    source = download / f"tqdm-{version}"
+    shutil.rmtree(source / "tqdm")  # test the installed tqdm, which vhtqdm's classes derive from
+    session.chdir(str(source))
+    # tqdm's test deletes `tqdm._lock` to see it recreated; vhtqdm's classes share tqdm.std's
+    # lock by inheritance (so plain and vhtqdm bars never draw over each other) and have none
+    # of their own to delete.
+    deselect = ["--deselect", "tests/tests_tqdm.py::test_external_write"]
+    for mirrored in ("0", "1"):
+        session.run(
+            "pytest",
+            "-p", "vhtqdm_in_place", "-p", "no:cacheprovider", *deselect, *session.posargs,
+            env={
+                "PYTHONPATH": str(ROOT / "tests" / "tqdm_suite"),
+                "VHTQDM_SUITE_MIRRORED": mirrored,
+                "KERAS_BACKEND": "torch",
+            },
+            success_codes=[0],
+        )  # fmt: skip
 
 
 @nox.session

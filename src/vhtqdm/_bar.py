@@ -1,8 +1,13 @@
 """``vhtqdm.tqdm``: tqdm's own bar, which also tells the process's mirror what it does.
 
 The class records and never sends: starting and closing register with the mirror, and
-``set_postfix`` notes numeric values. Iteration, ``update`` and ``display`` are tqdm's, untouched,
-so the hot loop costs exactly what tqdm costs; the sender thread reads ``n``/``total`` itself.
+``set_postfix`` notes numeric values. Iteration and ``update`` are tqdm's, untouched, so the hot
+loop costs exactly what tqdm costs; the sender thread reads ``n``/``total``/``desc`` itself, which
+also sees ``bar.n = x``, ``reset()`` and ``set_description``. ``display`` hands over to tqdm's
+after one attribute check, unless the bar is in log mode (``_logmode``).
+
+The class is also a mixin: ``class X(vhtqdm.tqdm, some_tqdm_subclass)`` mirrors any tqdm flavour
+(notebook, asyncio, rich, Lightning's bar), which is how the flavour modules are built.
 """
 
 from __future__ import annotations
@@ -14,7 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.std import tqdm as std_tqdm
 
-from . import _process
+from . import _logmode, _metadata, _process
 
 if TYPE_CHECKING:
     from ._mirror import Mirror
@@ -34,7 +39,22 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
     - ``sparklines``: True charts every numeric postfix value, False none, or an iterable of keys
       (``VHTQDM_SPARKLINES``).
     - ``sparkline_window``: points kept per sparkline (default 40, ``VHTQDM_SPARKLINE_WINDOW``).
+    - ``log_interval``: when mirrored and drawing on a stdout/stderr that is not a terminal, print a
+      plain line at most every so many seconds (default 30, ``VHTQDM_LOG_INTERVAL``; 0: tqdm's
+      own ``\r`` redraws).
+    - ``metadata``: also print numeric postfix values as Valohai metadata lines (default False,
+      ``VHTQDM_METADATA``).
     """
+
+    _vh_text = True  # draws text through tqdm's display() (set for each subclass below)
+    _vh_log: _logmode.LogLine | None = None
+
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        # Log mode is for bars drawn as text: is the display() after ours in the MRO tqdm's own,
+        # or a widget's (notebook, rich), which draws no text and takes other arguments?
+        after = cls.__mro__[cls.__mro__.index(tqdm) + 1 :]
+        cls._vh_text = next(c for c in after if "display" in vars(c)) is std_tqdm
 
     def __init__(
         self,
@@ -43,15 +63,22 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
         status_interval: float | None = None,
         sparklines: Any = None,
         sparkline_window: int | None = None,
+        log_interval: float | None = None,
+        metadata: bool | None = None,
         **kwargs: Any,
     ) -> None:
         # tqdm's __init__ may already call set_postfix() and refresh(): be ready before it.
         self._vh: Mirror | None = None
         self._vh_error: BaseException | None = None
+        self._vh_log = None
+        self._vh_meta = False
         mirror = _process.get() if status is not False else None
         if mirror is not None:
             self._vh_charted = mirror.options(status_interval, sparklines, sparkline_window)
             self._vh = mirror
+            self._vh_meta = _metadata.enabled(metadata)
+            if self._vh_text:
+                args, self._vh_log = _logmode.plan(args, kwargs, log_interval)
         super().__init__(*args, **kwargs)
         if mirror is not None:
             if self.disable:
@@ -71,9 +98,10 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
             if mirror is not None:
                 try:
                     ordered_dict = OrderedDict(ordered_dict)  # may be a one-shot iterator of pairs
-                    mirror.record(
-                        self._vh_charted, list(ordered_dict.items()) + sorted(kwargs.items())
-                    )
+                    pairs = list(ordered_dict.items()) + sorted(kwargs.items())
+                    mirror.record(self._vh_charted, pairs)
+                    if self._vh_meta:
+                        _metadata.emit(self, mirror, pairs)
                 except Exception:
                     pass
             super().set_postfix(ordered_dict, refresh, **kwargs)
@@ -109,8 +137,24 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
             super().set_postfix(None, refresh, **kwargs)
             return
         self.postfix = ", ".join(parts)
+        if mirror is not None and self._vh_meta:
+            _metadata.emit(self, mirror, kwargs.items())
         if refresh:
             self.refresh()
+
+    def display(self, msg: str | None = None, pos: int | None = None, **kwargs: Any) -> Any:
+        """tqdm's ``display`` (any flavour's), or in log mode a plain line now and then."""
+        log = self._vh_log
+        if log is None:
+            return super().display(msg, pos, **kwargs)
+        return log.display(self, msg)
+
+    def reset(self, total: float | None = None) -> None:
+        """tqdm's ``reset``; in log mode the round that ends first gets its line."""
+        log = self._vh_log
+        if log is not None and not self.disable:
+            log.round_ended(self)
+        super().reset(total=total)
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
         if exc_value is not None and self._vh is not None:

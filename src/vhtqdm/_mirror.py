@@ -137,6 +137,8 @@ class Mirror:
         self.acc: dict[str, list[float]] = {}  # key -> [sum, count] this interval
         self._points: dict[str, deque[float]] = {}
         self._rolled = time.monotonic()
+        # When each set of postfix keys may next be printed as metadata (see _metadata.emit).
+        self.metadata_due: dict[frozenset[str], float] = {}
 
     def __repr__(self) -> str:
         return f"Mirror({self.endpoint!r}, live={len(self._live)})"

@@ -1,0 +1,91 @@
+"""``vhtqdm.transformers``: the Hugging Face Trainer's progress bars, mirrored, with its logs.
+
+>>> import vhtqdm.transformers
+>>> trainer = Trainer(model=model, args=args, train_dataset=train)
+>>> vhtqdm.transformers.install(trainer)
+>>> trainer.train()
+
+The stock ``ProgressCallback`` only prints what the Trainer logs; this one also puts the numeric
+values (``loss``, ``learning_rate``, ``grad_norm``, ``eval_loss``…) into the training bar's
+postfix, so they show on the bar and as sparklines in the Valohai status. Importing this module
+imports ``transformers``; ``vhtqdm`` itself never does.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from transformers.trainer_callback import ProgressCallback as _ProgressCallback
+from transformers.trainer_utils import has_length
+
+from .auto import tqdm as _tqdm
+
+__all__ = ["ProgressCallback", "install"]
+
+# One-off summaries logged at the end (speeds, run times, FLOPs): not worth a sparkline.
+_SUMMARY_SUFFIXES = ("_runtime", "_per_second", "total_flos")
+
+
+def forwarded(logs: dict[str, Any]) -> dict[str, float]:
+    """The logged values that go into the postfix: numbers, except end-of-run summaries."""
+    return {
+        key: value
+        for key, value in logs.items()
+        if isinstance(value, (int, float))
+        and not isinstance(value, bool)
+        and not key.endswith(_SUMMARY_SUFFIXES)
+    }
+
+
+class ProgressCallback(_ProgressCallback):  # type: ignore[misc]  # transformers is untyped here
+    """``transformers.ProgressCallback`` with vhtqdm bars that also show the logged values."""
+
+    training_bar: Any  # set by the stock callback
+    prediction_bar: Any
+
+    def __init__(self, max_str_len: int = 100) -> None:
+        super().__init__(max_str_len)
+        self.logged: dict[str, float] = {}
+
+    def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        if state.is_world_process_zero:
+            self.training_bar = _tqdm(total=state.max_steps, dynamic_ncols=True)
+        self.current_step = 0
+        self.logged = {}
+
+    def on_prediction_step(
+        self, args: Any, state: Any, control: Any, eval_dataloader: Any = None, **kwargs: Any
+    ) -> None:
+        if state.is_world_process_zero and has_length(eval_dataloader):
+            if self.prediction_bar is None:
+                self.prediction_bar = _tqdm(
+                    total=len(eval_dataloader),
+                    leave=self.training_bar is None,
+                    dynamic_ncols=True,
+                )
+            self.prediction_bar.update(1)
+
+    def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
+        super().on_log(args, state, control, logs=logs, **kwargs)  # prints them, as it always did
+        if state.is_world_process_zero and self.training_bar is not None and logs:
+            self.logged.update(forwarded(logs))
+            if self.logged:
+                self.training_bar.set_postfix(self.logged)
+
+
+def install(trainer: Any) -> ProgressCallback | None:
+    """Replace ``trainer``'s progress callback with vhtqdm's; returns it.
+
+    With ``TrainingArguments(disable_tqdm=True)`` the Trainer shows no bars and this changes
+    nothing (returns None).
+    """
+    if getattr(trainer.args, "disable_tqdm", False):
+        return None
+    from transformers.trainer import DEFAULT_PROGRESS_CALLBACK  # stock bar, or notebook widget
+
+    for stock in {DEFAULT_PROGRESS_CALLBACK, _ProgressCallback}:
+        while trainer.pop_callback(stock) is not None:
+            pass
+    callback = ProgressCallback()
+    trainer.add_callback(callback)
+    return callback

@@ -1,0 +1,82 @@
+"""The Hugging Face Trainer with ``vhtqdm.transformers``: the shipped example, and ``install``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from ..helpers import ROOT
+from ..server import StatusServer
+from . import require, run_file
+
+require("transformers")
+pytestmark = pytest.mark.slow
+
+
+def test_logged_values_become_sparklines_next_to_the_bars(
+    server: StatusServer, config_dir: Path
+) -> None:
+    run = run_file(ROOT / "examples" / "hf_trainer.py", config_dir)
+    assert run.code == 0, run.err
+    assert "final eval_loss " in run.out
+    assert "{'loss': " in run.out  # the logs are still printed, as the stock callback does
+    training = [
+        g for p in server.posts for g in p.of_type("gauge") if g["max"] == 32
+    ]  # 256 rows / 16 per batch * 2 epochs
+    assert training and training[-1]["value"] == 32 and training[-1]["color"] == "good"
+    last = server.posts[-1]
+    names = [t.split(" ")[0] for t in last.texts()]
+    assert {"loss", "learning_rate", "grad_norm", "eval_loss"} <= set(names), names
+    assert not [n for n in names if n.endswith(("_runtime", "_per_second"))]
+    assert len(last.of_type("sparkline")) >= 4
+    assert "\r" not in run.err  # log mode: plain lines
+
+
+def test_install_swaps_the_stock_callback_once(tmp_path: Path) -> None:
+    transformers = require("transformers")
+    import torch
+
+    import vhtqdm.transformers
+
+    def trainer(**options: object) -> object:
+        args = transformers.TrainingArguments(
+            output_dir=str(tmp_path), report_to="none", use_cpu=True, **options
+        )
+        return transformers.Trainer(model=torch.nn.Linear(2, 2), args=args)
+
+    def progress(t: object) -> list[type]:
+        return [
+            type(c)
+            for c in t.callback_handler.callbacks  # type: ignore[attr-defined]
+            if "Progress" in type(c).__name__ or "Printer" in type(c).__name__
+        ]
+
+    with_bars = trainer(disable_tqdm=False)
+    assert progress(with_bars) == [transformers.trainer_callback.ProgressCallback]
+    installed = vhtqdm.transformers.install(with_bars)
+    vhtqdm.transformers.install(with_bars)  # twice: still one
+    assert progress(with_bars) == [vhtqdm.transformers.ProgressCallback]
+    assert installed is not None
+
+    without_bars = trainer(disable_tqdm=True)
+    before = progress(without_bars)
+    assert vhtqdm.transformers.install(without_bars) is None
+    assert progress(without_bars) == before == [transformers.trainer_callback.PrinterCallback]
+
+
+def test_only_numbers_that_are_not_summaries_are_forwarded() -> None:
+    require("transformers")
+    from vhtqdm.transformers import forwarded
+
+    logs = {
+        "loss": 0.5,
+        "epoch": 1.0,
+        "note": "x",
+        "ok": True,
+        "train_runtime": 3.0,
+        "eval_samples_per_second": 9.0,
+        "total_flos": 1e12,
+        "eval_loss": 0.4,
+    }
+    assert forwarded(logs) == {"loss": 0.5, "epoch": 1.0, "eval_loss": 0.4}
