@@ -219,14 +219,9 @@ def memory_postfix(args: argparse.Namespace) -> dict[str, Any]:
             bar.set_postfix(loss=1.0 / (i + 1), acc=i / count, refresh=False)
             bar.update()
 
-    calls(args.n // 10)
-    gc.collect()
-    before = rss()
-    calls(args.n)
-    gc.collect()
-    after = rss()
+    growth = rss_growth(calls, args.n)
     bar.close()
-    return {"before": before, "after": after}
+    return growth
 
 
 def memory_bars(args: argparse.Namespace) -> dict[str, Any]:
@@ -239,13 +234,17 @@ def memory_bars(args: argparse.Namespace) -> dict[str, Any]:
             for i in bar:
                 bar.set_postfix(loss=1.0 / (i + 1), refresh=False)
 
-    bars(args.n // 10)
+    return rss_growth(bars, args.n)
+
+
+def rss_growth(work: Callable[[int], None], n: int) -> dict[str, Any]:
+    """RSS after a warm-up of ``n // 10`` and after ``n`` more: flat means nothing is kept."""
+    work(n // 10)
     gc.collect()
     before = rss()
-    bars(args.n)
+    work(n)
     gc.collect()
-    after = rss()
-    return {"before": before, "after": after}
+    return {"before": before, "after": rss()}
 
 
 # -- requests over a minute (figure 8) ----------------------------------------------------------

@@ -27,11 +27,13 @@ def run_script(
     timeout: float = 30.0,
     env: dict[str, str] | None = None,
     as_file: Path | None = None,
+    raw: bool = False,
 ) -> Run:
     """Run ``source`` in a fresh interpreter (with a Valohai config dir when given).
 
     ``as_file``: write the source to that path and run it as a script (``python path``), which
-    multiprocessing's spawn needs to re-import the main module.
+    multiprocessing's spawn needs to re-import the main module. ``raw``: keep carriage returns
+    (text mode turns them into newlines).
     """
     environment = {
         k: v for k, v in os.environ.items() if not k.startswith(("VHTQDM_", "VH_", "TQDM_"))
@@ -48,9 +50,18 @@ def run_script(
         command,
         check=False,
         capture_output=True,
-        text=True,
         timeout=timeout,
         env=environment,
         cwd=str(ROOT),
     )
-    return Run(proc.returncode, proc.stdout, proc.stderr, time.monotonic() - started)
+    out, err = (
+        (proc.stdout.decode(), proc.stderr.decode())
+        if raw
+        else (_text(proc.stdout), _text(proc.stderr))
+    )
+    return Run(proc.returncode, out, err, time.monotonic() - started)
+
+
+def _text(output: bytes) -> str:
+    """Decoded as ``subprocess.run(text=True)`` would: universal newlines."""
+    return output.decode().replace("\r\n", "\n").replace("\r", "\n")

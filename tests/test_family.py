@@ -5,11 +5,8 @@ from __future__ import annotations
 import asyncio
 import io
 import logging
-import os
 import pickle
-import subprocess
 import sys
-import textwrap
 import time
 from collections import OrderedDict
 from pathlib import Path
@@ -31,30 +28,13 @@ import vhtqdm.contrib.itertools
 import vhtqdm.contrib.logging
 from vhtqdm import tqdm as vh_tqdm
 
-from .helpers import ROOT, Run, run_script
+from .helpers import Run, run_script
 from .server import StatusServer
 
 
 def run_raw(source: str, config_dir: Path | None, env: dict[str, str] | None = None) -> Run:
-    """``run_script`` keeping carriage returns (its text mode turns them into newlines)."""
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("VHTQDM_", "VH_", "TQDM_"))
-    }
-    environment["VH_CONFIG_DIR"] = str(config_dir) if config_dir else "/nonexistent/vhtqdm"
-    environment["NO_PROXY"] = "127.0.0.1,localhost"
-    environment.update(env or {})
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, "-c", textwrap.dedent(source)],
-        check=False,
-        capture_output=True,
-        timeout=60,
-        env=environment,
-        cwd=str(ROOT),
-    )
-    return Run(
-        proc.returncode, proc.stdout.decode(), proc.stderr.decode(), time.monotonic() - started
-    )
+    """``run_script`` keeping carriage returns."""
+    return run_script(source, config_dir, timeout=60, env=env, raw=True)
 
 
 def quiet(**kwargs: Any) -> dict[str, Any]:
