@@ -17,6 +17,8 @@ from vhtqdm import tqdm, trange
 def train(epochs: int = 3, batches: int = 80, seconds_per_step: float = 0.02) -> float:
     vhtqdm.set_status("Loading training data\u2026")
     time.sleep(0.5)  # pretend to read a data set
+    # The milestone stays above the bars, and in the final status: say what the job is doing.
+    vhtqdm.set_status(f"Training a toy model: {epochs} epochs of {batches} batches")
     rng = random.Random(0)
     loss = 2.5
     step = 0

@@ -109,6 +109,11 @@ def test_nan_metric_is_shown_as_such_in_bad_color() -> None:
     assert spark == {"type": "sparkline", "values": [1.0], "color": "bad"}
 
 
+def test_a_metric_without_finite_points_has_no_empty_sparkline() -> None:
+    status = lines(compose([], [MetricView("loss", math.nan, (math.nan, math.inf), True)]))
+    assert status == [{"type": "text", "text": "loss nan", "color": "bad"}]
+
+
 def test_many_bars_are_counted_not_listed() -> None:
     status = lines(compose([BarView(n=i, total=10) for i in range(MAX_BARS + 4)]))
     assert len(status) == MAX_BARS + 1

@@ -24,6 +24,7 @@ def test_train_example_mirrors_gauges_a_loss_sparkline_and_ends_complete(
     assert run.code == 0, run.err
     assert run.out.startswith("final loss ")
     assert server.posts[0].elements == [{"type": "text", "text": "Loading training data\u2026"}]
+    assert server.posts[-1].texts()[0] == "Training a toy model: 3 epochs of 80 batches"
     running = [p for p in server.posts if len(p.of_type("gauge")) == 2]
     assert running, "no status showed the epoch and the batch gauges together"
     sparklines = [s for p in server.posts for s in p.of_type("sparkline")]

@@ -159,6 +159,29 @@ def test_set_status_is_shown_above_running_bars_and_alone_after(valohai: StatusS
     assert valohai.last.elements == [{"type": "text", "text": "Evaluating", "color": "warn"}]
 
 
+def test_a_milestone_then_the_first_bar_both_go_out_at_once(valohai: StatusServer) -> None:
+    started = time.monotonic()
+    vhtqdm.set_status("Warming up")
+    bar = tqdm(total=10, desc="train", **quiet())  # default interval: 5 s
+    assert valohai.wait_for(lambda posts: any(p.of_type("gauge") for p in posts), 3)
+    assert valohai.posts[-1].at - started < 1.0
+    bar.close()
+
+
+def test_urgent_posts_cannot_flood_the_api(valohai: StatusServer) -> None:
+    started = time.monotonic()
+    for i in range(30):  # each a run's first bar and its last bar closing: all urgent
+        for _ in tqdm(range(2), desc=f"short{i}", status_interval=1, **quiet()):
+            time.sleep(0.02)
+    elapsed = time.monotonic() - started
+    assert vhtqdm.flush(5)
+    # At most: the two-token burst, one token and one regular post per interval, the flush.
+    assert len(valohai.posts) <= 2 + 2 * (elapsed / 1.0 + 1) + 1, (len(valohai.posts), elapsed)
+    assert valohai.last is not None and valohai.last.of_type("gauge")[0]["label"].startswith(
+        "short29 "
+    )
+
+
 def test_an_unchanged_status_is_not_posted_again(valohai: StatusServer) -> None:
     bar = tqdm(total=10, status_interval=0.5, **quiet())
     bar.update(5)

@@ -115,8 +115,9 @@ def test_set_postfix_raises_what_tqdm_raises() -> None:
 
     for cls in (tqdm, std_tqdm):
         bar = cls(total=1, file=io.StringIO())
-        with pytest.raises(RuntimeError, match="no text"):
+        with pytest.raises(RuntimeError, match="no text") as raised:
             bar.set_postfix(x=Broken())
+        assert raised.value.__context__ is None  # tqdm's error alone, not chained to another
         bar.close()
 
 

@@ -34,8 +34,8 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
 
     - ``status``: None (default) mirrors when a Valohai config is found; False never mirrors
       this bar.
-    - ``status_interval``: minimum seconds between two status posts of the process (default 5,
-      ``VHTQDM_STATUS_INTERVAL``).
+    - ``status_interval``: seconds between two regular status posts of the process (default 5,
+      ``VHTQDM_STATUS_INTERVAL``); a run's first bar, its last close and milestones go out at once.
     - ``sparklines``: True charts every numeric postfix value, False none, or an iterable of keys
       (``VHTQDM_SPARKLINES``).
     - ``sparkline_window``: points kept per sparkline (default 40, ``VHTQDM_SPARKLINE_WINDOW``).
@@ -106,6 +106,7 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
                     pass
             super().set_postfix(ordered_dict, refresh, **kwargs)
             return
+        odd = False
         try:
             fmt = self.format_num
             if mirror is not None:
@@ -134,6 +135,8 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
                         text = value if isinstance(value, str) else str(value)
                 parts.append(key + "=" + text.strip())
         except Exception:  # an odd value: let tqdm build the text, and raise what tqdm raises
+            odd = True
+        if odd:  # outside the except: tqdm's own traceback, not a chained one
             super().set_postfix(None, refresh, **kwargs)
             return
         self.postfix = ", ".join(parts)

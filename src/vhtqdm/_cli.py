@@ -43,7 +43,8 @@ def parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("-v", "--version", action="version", version=version())
-    commands = top.add_subparsers(title="subcommands", metavar="SUBCOMMAND")
+    # prog: the subcommands' usage lines start "vhtqdm status", not the whole usage above.
+    commands = top.add_subparsers(title="subcommands", metavar="SUBCOMMAND", prog="vhtqdm")
     _shell_status.add_parser(commands)
     _watch.add_parser(commands)
     _preview.add_parser(commands)

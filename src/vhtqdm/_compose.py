@@ -272,7 +272,8 @@ def metric_lines(metrics: Sequence[MetricView]) -> list[str]:
         bad = is_number and finite(metric.value) is None
         if metric.charted and len(lines) < 2 * MAX_CHARTS:
             lines.append(text_line(f"{name} {value}", "bad" if bad else None))
-            lines.append(sparkline_line(metric.points, "bad" if bad else None))
+            if any(finite(point) is not None for point in metric.points):
+                lines.append(sparkline_line(metric.points, "bad" if bad else None))
         else:
             rest.append(f"{name} {value}")
     if rest:

@@ -18,7 +18,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 DEFAULT_CONFIG_DIR = "/valohai/config"
 DEFAULT_INTERVAL = 5.0
-MIN_INTERVAL = 0.5  # the platform is a shared API: never faster than twice a second
+MIN_INTERVAL = 0.5  # the platform is a shared API: regular posts at most twice a second
 DEFAULT_WINDOW = 40
 MAX_WINDOW = 200
 DEFAULT_FLUSH_TIMEOUT = 2.0

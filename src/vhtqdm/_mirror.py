@@ -169,8 +169,9 @@ class Mirror:
         seq = next(self._seq)
         bar._vh_seq = seq
         self._ended = []  # only bars closed since the latest start make up the final status
+        first = not self._live
         self._live[seq] = weakref.ref(bar)
-        self.sender.submit()
+        self.sender.submit(urgent=first)  # a run's first bar is shown at once
 
     def close(self, bar: std_tqdm, from_gc: bool = False) -> None:
         if self.dead:
@@ -261,7 +262,8 @@ class Mirror:
             self._rolled = now
             acc, self.acc = self.acc, {}
             window = self.settings.sparkline_window
-            for key, (total, count) in acc.items():
+            # A copy: a set_postfix still holding the old dict may add a key while we read it.
+            for key, (total, count) in list(acc.items()):
                 points = self._points.get(key)
                 if points is None or points.maxlen != window:
                     points = self._points[key] = deque(points or (), maxlen=window)

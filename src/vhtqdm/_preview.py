@@ -210,7 +210,7 @@ def run(args: argparse.Namespace) -> int:
         code = run_command(command, command_env(os.environ, config_dir), out)
         state.finish(code)
         report(state, code, time.monotonic() - started, out)
-        state.let_pages_see_the_end(timeout=1.5)  # an open page shows "complete", not "offline"
+        state.let_readers_see_the_end(timeout=1.5)  # a page or a watch shows how it ended
         if args.hold:
             _hold(server.url, out)
         return code

@@ -27,6 +27,7 @@ STATUS_PATH = f"{EXECUTION_PATH}status-detail/"
 HISTORY = 50  # updates kept for the page's history
 PAGE_UPDATES = 20  # updates sent to the page at most per poll
 PAGE_WATCHING = 3.0  # a page that polled this recently (seconds) is open: it polls every 0.5 s
+WATCH_LINGER = 10.0  # at most this long (seconds) for a `vhtqdm watch` to read how it ended
 MAX_BODY = 256 * 1024
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
@@ -71,6 +72,9 @@ class PreviewState:
         self._ended: float | None = None
         self._polled = float("-inf")  # when a page last asked for the state (monotonic)
         self._end_shown = threading.Event()  # a page has been told how the command ended
+        self._watched = float("-inf")  # when a REST reader (vhtqdm watch) last asked
+        self._watch_gap = 0.0  # the time between its last two requests: its --interval
+        self._end_watched = threading.Event()  # a REST reader has been told how it ended
 
     def record(self, status: str) -> Update:
         """Keep a status the job posted."""
@@ -96,10 +100,15 @@ class PreviewState:
             self._exit_code = exit_code
             self._ended = time.time()
 
-    def let_pages_see_the_end(self, timeout: float) -> None:
-        """If a page is watching, wait (at most ``timeout`` s) until it has polled the end."""
-        if time.monotonic() - self._polled < PAGE_WATCHING:
+    def let_readers_see_the_end(self, timeout: float) -> None:
+        """Linger while an open page (at most ``timeout`` s) or a `vhtqdm watch` (its interval,
+        at most ``WATCH_LINGER`` s) has yet to read how the command ended."""
+        now = time.monotonic()
+        if now - self._polled < PAGE_WATCHING:
             self._end_shown.wait(timeout)
+        linger = min(self._watch_gap + 1.0, WATCH_LINGER)
+        if now - self._watched < linger:
+            self._end_watched.wait(linger)
 
     @property
     def count(self) -> int:
@@ -131,6 +140,13 @@ class PreviewState:
     def execution(self) -> dict[str, Any]:
         """The execution as Valohai's REST API shows it (the fields vhtqdm watch reads)."""
         latest = self.latest
+        with self._lock:
+            now = time.monotonic()
+            if self._watched > float("-inf"):
+                self._watch_gap = now - self._watched
+            self._watched = now
+        if self._exit_code is not None:
+            self._end_watched.set()
         return {
             "id": EXECUTION_ID,
             "counter": 1,

@@ -26,6 +26,7 @@ Post = Callable[[str, float], Result]
 BACKOFF_BASE = 1.0
 BACKOFF_CAP = 30.0
 REQUEST_TIMEOUT = 15.0
+BYPASS_BURST = 2  # urgent posts that may skip the interval at once (then one per interval)
 FLUSH_RETRY_PAUSE = 0.25
 
 
@@ -39,8 +40,9 @@ def backoff(failures: int) -> float:
 class Sender:
     """Posts ``compose()`` results: leading edge, then at most once per ``interval`` (trailing).
 
-    ``submit(urgent=True)`` (the last bar closed) may skip the wait once per interval, so the
-    final status goes out at once but a burst of short bars cannot flood the API.
+    ``submit(urgent=True)`` (a run's first bar, its last bar closing, a milestone) skips the wait
+    while it has a token: two at most, one earned per interval. So the first and the final status
+    go out at once, but a burst of short bars cannot flood the API.
     """
 
     def __init__(self, post: Post, compose: Compose, interval: float, where: str) -> None:
@@ -59,7 +61,8 @@ class Sender:
         self._flush_asked = 0
         self._flush_done = 0
         self._last_cycle = float("-inf")
-        self._last_bypass = float("-inf")
+        self._bypasses = float(BYPASS_BURST)  # urgent posts allowed now, without the wait
+        self._refilled = time.monotonic()
         self._backoff_until = float("-inf")
         self._retry_after_until = float("-inf")
         self._failures = 0
@@ -148,11 +151,18 @@ class Sender:
         if self._flush_asked > self._flush_done:
             return max(gate - now, 0.0)
         gate = max(gate, self._backoff_until)
-        if self._urgent and now >= self._last_bypass + self.interval:
+        if self._urgent and self._may_bypass(now):
             return max(gate - now, 0.0)
         if self._dirty or self._ticking:
             return max(self._last_cycle + self.interval, gate) - now
         return None
+
+    def _may_bypass(self, now: float) -> bool:
+        """Earn tokens (one per interval, two at most); True if an urgent post may go now."""
+        earned = (now - self._refilled) / self.interval
+        self._bypasses = min(float(BYPASS_BURST), self._bypasses + earned)
+        self._refilled = now
+        return self._bypasses >= 1
 
     def _run(self) -> None:
         while True:
@@ -166,8 +176,8 @@ class Sender:
                         break
                     self._cond.wait(wait)
                 target = self._flush_asked
-                if self._urgent and now >= self._last_bypass + self.interval:
-                    self._last_bypass = now
+                if self._urgent and now < self._last_cycle + self.interval:
+                    self._bypasses -= 1  # this cycle skips the wait: it spends a token
                 self._dirty = self._urgent = False
             try:
                 self._cycle(time.monotonic() + REQUEST_TIMEOUT)
@@ -179,10 +189,10 @@ class Sender:
 
     def _cycle(self, deadline: float) -> str:
         """Compose, post if it changed, and plan the next try. Returns the result kind."""
+        self._last_cycle = time.monotonic()  # first: a compose() that raises must not spin
         text, ticking = self._compose()
         now = time.monotonic()
         self._ticking = ticking
-        self._last_cycle = now
         if text == self._last_sent:  # the server already shows it
             self._last_kind = OK
             return OK

@@ -104,7 +104,8 @@ class _BoundedResponses:
 
     def getresponse(self) -> Any:
         deadline = getattr(_bound, "deadline", None)
-        if deadline is None or self.sock is None:
+        if deadline is None or not isinstance(self.sock, socket.socket):
+            # (TLS inside a TLS proxy is urllib3's SSLTransport: left to the per-read bound.)
             return super().getresponse()  # type: ignore[misc]
         sock = self.sock
         self.sock = _DeadlineSocket(sock, deadline)

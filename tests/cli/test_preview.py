@@ -60,7 +60,7 @@ def test_the_url_comes_first_then_the_final_status_and_a_summary() -> None:
     assert summary, ran.err
     assert int(summary.group(1)) >= 3
     low, median, high = (float(summary.group(n)) for n in (2, 3, 4))
-    assert 0 < low <= median <= high < 10
+    assert 0 <= low <= median <= high < 10  # (the milestone and the first bar go out together)
 
 
 def test_the_exit_code_is_the_commands() -> None:
@@ -176,6 +176,26 @@ def test_hold_keeps_serving_for_watch_until_ctrl_c() -> None:
         os.killpg(proc.pid, signal.SIGINT)
         proc.communicate(timeout=30)
         assert proc.returncode == 0  # the command's exit code, not the interrupt's
+
+
+def test_a_watch_follows_a_preview_to_its_end() -> None:
+    job = python(
+        'import time\nfrom vhtqdm import tqdm\nfor _ in tqdm(range(10), desc="run"):\n'
+        "    time.sleep(0.2)"
+    )
+    with preview("--", *job) as (proc, url):
+        watch = subprocess.Popen(
+            [sys.executable, "-m", "vhtqdm", "watch", "--host", url, "preview", "--interval", "2"],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=cli_env(),
+        )
+        out, err = watch.communicate(timeout=30)  # ends with the command: no hang
+        proc.communicate(timeout=30)
+    assert watch.returncode == 0, err
+    headers = [line for line in out.splitlines() if line.startswith("#1 ")]  # one per frame
+    assert headers[-1].endswith(" · complete"), out  # its last frame shows how it ended
 
 
 def test_the_temporary_config_is_removed_afterwards() -> None:

@@ -121,11 +121,11 @@ def test_an_open_page_is_given_the_chance_to_see_how_the_command_ended(
     state = preview.state
     state.finish(0)
     started = time.monotonic()
-    state.let_pages_see_the_end(timeout=5)  # no page open: no wait
+    state.let_readers_see_the_end(timeout=5)  # no page open: no wait
     assert time.monotonic() - started < 0.5
     requests.get(preview.url + "state.json", timeout=10)  # a page polls (and sees the end)
     started = time.monotonic()
-    state.let_pages_see_the_end(timeout=5)
+    state.let_readers_see_the_end(timeout=5)
     assert time.monotonic() - started < 0.5
 
 
@@ -134,5 +134,5 @@ def test_a_page_that_has_not_seen_the_end_yet_is_waited_for(preview: PreviewServ
     requests.get(preview.url + "state.json", timeout=10)  # a page is open, command running
     state.finish(0)
     started = time.monotonic()
-    state.let_pages_see_the_end(timeout=0.8)  # it does not poll again: the wait is bounded
+    state.let_readers_see_the_end(timeout=0.8)  # it does not poll again: the wait is bounded
     assert 0.7 < time.monotonic() - started < 3

@@ -126,3 +126,10 @@ def test_bad_input_gets_one_clear_message_and_exit_2(
     assert ran.code == 2
     assert message in ran.err
     assert server.attempts == 0
+    assert ran.err.splitlines()[-1].startswith("vhtqdm status: ")  # not the whole usage text
+
+
+def test_help_names_the_subcommand() -> None:
+    ran = vhtqdm("status", "--help")
+    assert ran.code == 0
+    assert ran.text.startswith("usage: vhtqdm status [-h]")

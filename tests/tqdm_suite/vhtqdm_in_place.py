@@ -92,9 +92,9 @@ _put_vhtqdm_in_place()
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     import vhtqdm
-    from vhtqdm import _mirror
+    from vhtqdm import _process
 
-    mirror = _mirror.get()
+    mirror = _process.get()
     if MIRRORED:
         vhtqdm.flush(5)
         posts = len(_server.posts) if _server is not None else 0
