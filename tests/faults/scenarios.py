@@ -115,13 +115,13 @@ FAULTS = [
     ),
     Fault(
         "connection refused (nothing listens)",
-        "one warning; retried with backoff",
+        "one warning; retried with backoff (at exit: within the flush timeout)",
         url="refused",
         warning="(ConnectionError)",
     ),
     Fault(
         "unresolvable host",
-        "one warning; retried with backoff",
+        "one warning; retried with backoff (at exit: within the flush timeout)",
         url="unresolvable",
         warning="(ConnectionError)",
     ),
