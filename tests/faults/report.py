@@ -13,7 +13,7 @@ import tempfile
 from pathlib import Path
 
 from ..server import StatusServer
-from .scenarios import EXIT_PATHS, FAULTS, FLUSH_TIMEOUT, IDEAL_LOOP, JOB, measure, prepare
+from .scenarios import EXIT_PATHS, FAULTS, FLUSH_TIMEOUT, IDEAL_LOOP, JOB, Fault, measure, prepare
 
 BAD_CONFIGS = {
     "api.json missing (not on Valohai)": (None, "nothing: plain tqdm, silent"),
@@ -54,7 +54,7 @@ def main() -> int:
             try:
                 config = Path(scratch) / f"exit{len(rows)}"
                 config.mkdir()
-                prepare(FAULTS[0].__class__("ok", ""), server, config)
+                prepare(Fault("a healthy server", ""), server, config)
                 run = measure(path.source, config)
             finally:
                 server.close()
