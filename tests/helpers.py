@@ -21,6 +21,45 @@ class Run:
     seconds: float
 
 
+def job_env(config_dir: Path | None, env: dict[str, str] | None = None) -> dict[str, str]:
+    """A job's environment: ours without vhtqdm/Valohai/tqdm variables, a config dir, ``env``."""
+    environment = {
+        k: v
+        for k, v in os.environ.items()
+        if not k.startswith(("VHTQDM_", "VH_", "TQDM_", "VALOHAI_"))
+    }
+    environment["VH_CONFIG_DIR"] = str(config_dir) if config_dir else "/nonexistent/vhtqdm"
+    environment["NO_PROXY"] = "127.0.0.1,localhost"
+    environment.update(env or {})
+    return environment
+
+
+def run_command(
+    command: list[str],
+    config_dir: Path | None,
+    timeout: float = 30.0,
+    env: dict[str, str] | None = None,
+    raw: bool = False,
+) -> Run:
+    """Run ``command`` as a job (``job_env``); ``raw`` keeps carriage returns, which text mode
+    would turn into newlines."""
+    started = time.monotonic()
+    proc = subprocess.run(
+        command,
+        check=False,
+        capture_output=True,
+        timeout=timeout,
+        env=job_env(config_dir, env),
+        cwd=str(ROOT),
+    )
+    out, err = (
+        (proc.stdout.decode(), proc.stderr.decode())
+        if raw
+        else (_text(proc.stdout), _text(proc.stderr))
+    )
+    return Run(proc.returncode, out, err, time.monotonic() - started)
+
+
 def run_script(
     source: str,
     config_dir: Path | None,
@@ -32,34 +71,13 @@ def run_script(
     """Run ``source`` in a fresh interpreter (with a Valohai config dir when given).
 
     ``as_file``: write the source to that path and run it as a script (``python path``), which
-    multiprocessing's spawn needs to re-import the main module. ``raw``: keep carriage returns
-    (text mode turns them into newlines).
+    multiprocessing's spawn needs to re-import the main module.
     """
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("VHTQDM_", "VH_", "TQDM_"))
-    }
-    environment["VH_CONFIG_DIR"] = str(config_dir) if config_dir else "/nonexistent/vhtqdm"
-    environment["NO_PROXY"] = "127.0.0.1,localhost"
-    environment.update(env or {})
-    started = time.monotonic()
     command = [sys.executable, "-c", textwrap.dedent(source)]
     if as_file is not None:
         as_file.write_text(textwrap.dedent(source))
         command = [sys.executable, str(as_file)]
-    proc = subprocess.run(
-        command,
-        check=False,
-        capture_output=True,
-        timeout=timeout,
-        env=environment,
-        cwd=str(ROOT),
-    )
-    out, err = (
-        (proc.stdout.decode(), proc.stderr.decode())
-        if raw
-        else (_text(proc.stdout), _text(proc.stderr))
-    )
-    return Run(proc.returncode, out, err, time.monotonic() - started)
+    return run_command(command, config_dir, timeout, env, raw)
 
 
 def _text(output: bytes) -> str:

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import os
 import subprocess
 import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..helpers import ROOT
+from ..helpers import ROOT, job_env
 
 
 @dataclass
@@ -25,17 +24,8 @@ class Ran:
 
 
 def cli_env(config_dir: Path | None = None, env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a job: ours without vhtqdm/Valohai/tqdm variables, plus ``env``."""
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("VHTQDM_", "VH_", "TQDM_", "VALOHAI_"))
-    }
-    environment["VH_CONFIG_DIR"] = str(config_dir) if config_dir else "/nonexistent/vhtqdm"
-    environment["NO_PROXY"] = "127.0.0.1,localhost"
-    environment["PYTHONUNBUFFERED"] = "1"
-    environment.update(env or {})
-    return environment
+    """The environment of a job (``job_env``), unbuffered so its lines arrive as written."""
+    return job_env(config_dir, {"PYTHONUNBUFFERED": "1", **(env or {})})
 
 
 def vhtqdm(

@@ -17,7 +17,7 @@ from email.utils import formatdate
 from pathlib import Path
 from typing import Any
 
-from ..helpers import run_script
+from ..helpers import job_env, run_script
 from ..server import Answer, StatusServer, write_api_json
 
 FLUSH_TIMEOUT = 1.0
@@ -277,11 +277,7 @@ EXIT_PATHS = [
 def run_signal(sig: int, config: Path, handler: str = "") -> tuple[subprocess.Popen[str], float]:
     """Start a long job, send ``sig`` once it runs; returns the process and the send time."""
     source = handler + "\n" + JOB.replace(f"range({STEPS})", "range(100000)")
-    import os
-
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("VHTQDM_", "VH_"))}
-    env.update(VH_CONFIG_DIR=str(config), VHTQDM_FLUSH_TIMEOUT=str(FLUSH_TIMEOUT))
-    env["NO_PROXY"] = "127.0.0.1,localhost"
+    env = job_env(config, {"VHTQDM_FLUSH_TIMEOUT": str(FLUSH_TIMEOUT)})
     proc = subprocess.Popen(
         [sys.executable, "-u", "-c", source],
         stdout=subprocess.PIPE,

@@ -9,15 +9,13 @@ from __future__ import annotations
 
 import importlib
 import os
-import subprocess
 import sys
-import time
 from pathlib import Path
 from types import ModuleType
 
 import pytest
 
-from ..helpers import ROOT, Run
+from ..helpers import Run, run_command
 
 REQUIRED = os.environ.get("VHTQDM_TEST_INTEGRATIONS") == "1"  # read at import, before fixtures
 
@@ -37,25 +35,5 @@ def run_file(
     timeout: float = 300,
 ) -> Run:
     """Run ``python path *args`` (spawned workers re-import the file) with a Valohai config."""
-    environment = {
-        k: v for k, v in os.environ.items() if not k.startswith(("VHTQDM_", "VH_", "TQDM_"))
-    }
-    environment.update(
-        VH_CONFIG_DIR=str(config_dir) if config_dir else "/nonexistent/vhtqdm",
-        NO_PROXY="127.0.0.1,localhost",
-        VHTQDM_STATUS_INTERVAL="0.5",
-        KERAS_BACKEND="torch",
-    )
-    environment.update(env or {})
-    started = time.monotonic()
-    proc = subprocess.run(
-        [sys.executable, str(path), *args],
-        check=False,
-        capture_output=True,
-        timeout=timeout,
-        env=environment,
-        cwd=str(ROOT),
-    )
-    return Run(
-        proc.returncode, proc.stdout.decode(), proc.stderr.decode(), time.monotonic() - started
-    )
+    settings = {"VHTQDM_STATUS_INTERVAL": "0.5", "KERAS_BACKEND": "torch", **(env or {})}
+    return run_command([sys.executable, str(path), *args], config_dir, timeout, settings, raw=True)
