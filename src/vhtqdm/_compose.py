@@ -7,14 +7,14 @@ raises on odd input: any bar state and any values give a small, valid status.
 
 from __future__ import annotations
 
-import decimal
 import json
 import math
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
 from tqdm.std import tqdm as _std
+
+from ._text import clean, format_value
 
 RUNNING = "running"
 COMPLETE = "complete"
@@ -30,10 +30,6 @@ MAX_BYTES = 16_000  # the whole status; metrics lines go first when a status wou
 DESC_CHARS = 40
 NAME_CHARS = 32
 TEXT_CHARS = 160
-VALUE_CHARS = 40
-
-# Escape sequences (CSI, OSC, two-byte) as terminals and tqdm's `colour=` write them.
-_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
 
 
 @dataclass(frozen=True)
@@ -72,19 +68,6 @@ class Note:
 # -- text and numbers ---------------------------------------------------------------------------
 
 
-def clean(text: object, limit: int) -> str:
-    """One printable line of at most ``limit`` characters (no escapes, no line breaks)."""
-    try:
-        raw = text if isinstance(text, str) else str(text)
-    except Exception:
-        raw = "?"
-    raw = _ANSI.sub("", raw[: limit * 8])
-    # str.isprintable() is False for every line or paragraph separator, control character,
-    # lone surrogate and ANSI remnant; they become spaces, then runs of spaces collapse.
-    line = " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())
-    return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
-
-
 def finite(value: object) -> float | None:
     """``value`` as a finite float, or None (NaN, infinities, non-numbers, overflowing ints)."""
     if isinstance(value, bool):
@@ -103,25 +86,6 @@ def _round(value: float, digits: int = 4) -> int | float:
         return int(value)
     rounded = float(f"{value:.{digits}g}")
     return rounded if math.isfinite(rounded) else value  # 1.7976e308 rounds up to inf
-
-
-def format_value(value: object) -> str:
-    """A postfix value as a short human string (4 significant digits for numbers)."""
-    if isinstance(value, bool):
-        return str(value)
-    number = None
-    if isinstance(value, (int, float)):
-        try:
-            number = float(value)
-        except OverflowError:  # an int beyond float range: Decimal formats it without str(int)
-            return format(decimal.Decimal(value), ".4g")
-    if number is None:
-        return clean(value, VALUE_CHARS)
-    if math.isnan(number):
-        return "nan"
-    if math.isinf(number):
-        return "inf" if number > 0 else "-inf"
-    return f"{number:.4g}"
 
 
 def color(value: str | None) -> str | None:

@@ -28,8 +28,8 @@ from types import FrameType
 from typing import Any, TextIO
 
 from . import _render
-from ._compose import clean
 from ._preview_server import EXECUTION_ID, PreviewServer, PreviewState
+from ._text import clean
 
 DEFAULT_PORT = 8765
 _FORWARDED = tuple(

@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Union
 
-from ._compose import clean, format_value
+from ._text import clean, format_value
 
 LINE_CHARS = 2000  # longest line kept from a status (the rest is cut, never wrapped)
 GAUGE_CELLS = 24

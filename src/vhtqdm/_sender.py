@@ -11,30 +11,21 @@ wins and a stale status is never sent (nor retried: a retry composes afresh).
 
 from __future__ import annotations
 
-import random
 import threading
 import time
 from typing import Callable
 
 from . import _log
+from ._throttle import backoff
 from ._transport import DROP, OK, RETRY, STOP, Result
 
 #: ``compose()`` returns the status to post now and whether bars are running (keep ticking).
 Compose = Callable[[], "tuple[str, bool]"]
 Post = Callable[[str, float], Result]
 
-BACKOFF_BASE = 1.0
-BACKOFF_CAP = 30.0
 REQUEST_TIMEOUT = 15.0
 BYPASS_BURST = 2  # urgent posts that may skip the interval at once (then one per interval)
 FLUSH_RETRY_PAUSE = 0.25
-
-
-def backoff(failures: int) -> float:
-    """Seconds before the next try after ``failures`` in a row: 1, 2, 4 … 30, each ±20 %."""
-    return float(
-        min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(failures - 1, 0)) * random.uniform(0.8, 1.2)
-    )
 
 
 class Sender:

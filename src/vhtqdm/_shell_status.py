@@ -145,7 +145,7 @@ def run(args: argparse.Namespace) -> int:
     if endpoint is None:
         _say(f"not on Valohai (no {config_path(os.environ)}): the status is not sent")
         return 0
-    from ._sender import backoff
+    from ._throttle import backoff
     from ._transport import OK, RETRY, Transport  # imports requests: only when there is a config
 
     transport = Transport(endpoint)

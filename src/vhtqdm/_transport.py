@@ -10,6 +10,7 @@ import email.utils
 import io
 import json
 import math
+import os
 import socket
 import threading
 import time
@@ -142,6 +143,23 @@ class _BoundedAdapter(HTTPAdapter):
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         manager.pool_classes_by_scheme = {"http": _HTTPPool, "https": _HTTPSPool}
         return manager
+
+
+def environment_session(url: str) -> requests.Session:
+    """A session that sends exactly the headers it is given, never credentials from elsewhere.
+
+    requests' ``trust_env`` also reads ``~/.netrc``, whose password would replace api.json's
+    ``Authorization`` header. Of the environment only what it says about the network is kept:
+    the proxy for ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``) and a CA bundle
+    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``).
+    """
+    session = requests.Session()
+    session.trust_env = False
+    session.proxies.update(requests.utils.get_environ_proxies(url))
+    bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
+    if bundle:
+        session.verify = bundle
+    return session
 
 
 class Transport:

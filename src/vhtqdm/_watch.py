@@ -20,7 +20,7 @@ from typing import Any, TextIO
 from urllib.parse import quote, urlsplit
 
 from . import _render
-from ._compose import clean
+from ._text import clean
 
 DEFAULT_HOST = "https://app.valohai.com"
 TOKEN_VARIABLES = ("VALOHAI_TOKEN", "VH_API_TOKEN")

@@ -1,0 +1,47 @@
+"""Text shared by the status and the command: one printable line, a value as people read it.
+
+Pure and total: any object becomes a short, single-line, escape-free string.
+"""
+
+from __future__ import annotations
+
+import decimal
+import math
+import re
+
+VALUE_CHARS = 40  # a postfix value shown as text
+
+# Escape sequences (CSI, OSC, two-byte) as terminals and tqdm's `colour=` write them.
+_ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
+
+
+def clean(text: object, limit: int) -> str:
+    """One printable line of at most ``limit`` characters (no escapes, no line breaks)."""
+    try:
+        raw = text if isinstance(text, str) else str(text)
+    except Exception:
+        raw = "?"
+    raw = _ANSI.sub("", raw[: limit * 8])
+    # str.isprintable() is False for every line or paragraph separator, control character,
+    # lone surrogate and ANSI remnant; they become spaces, then runs of spaces collapse.
+    line = " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
+
+
+def format_value(value: object) -> str:
+    """A postfix value as a short human string (4 significant digits for numbers)."""
+    if isinstance(value, bool):
+        return str(value)
+    number = None
+    if isinstance(value, (int, float)):
+        try:
+            number = float(value)
+        except OverflowError:  # an int beyond float range: Decimal formats it without str(int)
+            return format(decimal.Decimal(value), ".4g")
+    if number is None:
+        return clean(value, VALUE_CHARS)
+    if math.isnan(number):
+        return "nan"
+    if math.isinf(number):
+        return "inf" if number > 0 else "-inf"
+    return f"{number:.4g}"
