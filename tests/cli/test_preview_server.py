@@ -12,7 +12,7 @@ import requests
 
 from vhtqdm._compose import text_line
 from vhtqdm._config import parse_entry
-from vhtqdm._preview_server import PreviewServer, PreviewState
+from vhtqdm._cli.preview_server import PreviewServer, PreviewState
 from vhtqdm._transport import OK, STOP, Transport
 
 

@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vhtqdm._compose import BarView, compose, gauge_line, sparkline_line, text_line
-from vhtqdm._render import (
+from vhtqdm._cli.render import (
     BLOCKS,
     Gauge,
     Plain,

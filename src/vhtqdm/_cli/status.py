@@ -13,8 +13,8 @@ import os
 import sys
 import time
 
-from ._compose import gauge_line, sparkline_line, text_line
-from ._config import ConfigError, config_path, disabled_reason, load_endpoint
+from .._compose import gauge_line, sparkline_line, text_line
+from .._config import ConfigError, config_path, disabled_reason, load_endpoint
 
 DEFAULT_TIMEOUT = 10.0
 EXAMPLES = """\
@@ -145,8 +145,8 @@ def run(args: argparse.Namespace) -> int:
     if endpoint is None:
         _say(f"not on Valohai (no {config_path(os.environ)}): the status is not sent")
         return 0
-    from ._throttle import backoff
-    from ._transport import OK, RETRY, Transport  # imports requests: only when there is a config
+    from .._throttle import backoff
+    from .._transport import OK, RETRY, Transport  # imports requests: only when there is a config
 
     transport = Transport(endpoint)
     deadline = time.monotonic() + max(args.timeout, 0.1)

@@ -1,6 +1,6 @@
 """``vhtqdm preview -- COMMAND``: run a command against a local stand-in for Valohai.
 
-Starts ``_preview_server`` on 127.0.0.1, writes a temporary ``api.json`` pointing at it, runs
+Starts ``preview_server`` on 127.0.0.1, writes a temporary ``api.json`` pointing at it, runs
 the command with ``VH_CONFIG_DIR`` set, and serves the live page meanwhile. When the command
 ends: its final status drawn in the terminal, a summary, and the command's exit code.
 Preview's own lines go to stderr; the command's stdout stays the command's.
@@ -27,9 +27,9 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any, TextIO
 
-from . import _render
-from ._preview_server import EXECUTION_ID, PreviewServer, PreviewState
-from ._text import clean
+from . import render
+from .preview_server import EXECUTION_ID, PreviewServer, PreviewState
+from .._text import clean
 
 DEFAULT_PORT = 8765
 _FORWARDED = tuple(
@@ -162,7 +162,7 @@ def report(state: PreviewState, code: int, seconds: float, out: TextIO) -> None:
         _say(out, f"{ended}; no status update was received (does it use vhtqdm.tqdm?)")
     else:
         _say(out, f"{ended}; its final status:")
-        out.write("".join(f"  {line}\n" for line in _render.render(latest.status, width, ansi)))
+        out.write("".join(f"  {line}\n" for line in render.render(latest.status, width, ansi)))
         count, gaps = state.count, spacing(state.gaps)
         plural = "s" if count != 1 else ""
         _say(out, f"{count} status update{plural} received" + (f", {gaps}" if gaps else ""))

@@ -13,7 +13,8 @@ from types import TracebackType
 
 from tqdm import __version__ as tqdm_version
 
-from . import __version__, _pipe, _preview, _shell_status, _watch
+from .. import __version__
+from . import pipe, preview, status, watch
 
 SUBCOMMANDS = ("status", "watch", "preview")
 USAGE = """
@@ -39,15 +40,15 @@ def parser() -> argparse.ArgumentParser:
         prog="vhtqdm",
         usage=USAGE,
         description=DESCRIPTION,
-        epilog=EPILOG + _pipe.options_help(),
+        epilog=EPILOG + pipe.options_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("-v", "--version", action="version", version=version())
     # prog: the subcommands' usage lines start "vhtqdm status", not the whole usage above.
     commands = top.add_subparsers(title="subcommands", metavar="SUBCOMMAND", prog="vhtqdm")
-    _shell_status.add_parser(commands)
-    _watch.add_parser(commands)
-    _preview.add_parser(commands)
+    status.add_parser(commands)
+    watch.add_parser(commands)
+    preview.add_parser(commands)
     return top
 
 
@@ -87,7 +88,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 0
     sys.excepthook = _quiet_interrupt
     try:
-        return _pipe.run(args, sys.stderr)
+        return pipe.run(args, sys.stderr)
     except BrokenPipeError:
         # The reader went away (`vhtqdm | head`): stop quietly, as `cat` does.
         _silence_stdout()

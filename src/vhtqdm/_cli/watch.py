@@ -1,7 +1,7 @@
 """``vhtqdm watch``: follow an execution's status from anywhere, through Valohai's REST API.
 
 ``GET {host}/api/v0/executions/{id}/`` with ``Authorization: Token …`` every ``--interval``
-seconds, each answer drawn with ``_render`` (in place on a terminal, frame after frame
+seconds, each answer drawn with ``render`` (in place on a terminal, frame after frame
 otherwise) until the execution ends. Messages name the host, never the token.
 """
 
@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import quote, urlsplit
 
-from . import _render
-from ._text import clean
+from . import render
+from .._text import clean
 
 DEFAULT_HOST = "https://app.valohai.com"
 TOKEN_VARIABLES = ("VALOHAI_TOKEN", "VH_API_TOKEN")
@@ -147,9 +147,9 @@ def header(data: dict[str, Any], execution: str, ansi: bool) -> str:
     if isinstance(name, str) and name:
         parts.append(f"({name})")
     status = str(data.get("status") or "unknown")
-    state = _render.Text(status, STATUS_COLOR.get(status))
-    title = _render.fit(" ".join(clean(p, 60) for p in parts), 70)
-    return f"{title} · {_render.render_element(state, 40, ansi)}"
+    state = render.Text(status, STATUS_COLOR.get(status))
+    title = render.fit(" ".join(clean(p, 60) for p in parts), 70)
+    return f"{title} · {render.render_element(state, 40, ansi)}"
 
 
 def frame(data: dict[str, Any], execution: str, width: int, ansi: bool) -> list[str]:
@@ -157,7 +157,7 @@ def frame(data: dict[str, Any], execution: str, width: int, ansi: bool) -> list[
     detail = data.get("status_detail")
     lines = [header(data, execution, ansi)]
     if isinstance(detail, str) and detail.strip():
-        lines += _render.render(detail, width, ansi)
+        lines += render.render(detail, width, ansi)
     else:
         lines.append("(no status yet)")
     return lines

@@ -17,7 +17,7 @@ from tqdm import cli as _tqdm_cli
 from tqdm.std import TqdmKeyError, TqdmTypeError
 from tqdm.std import tqdm as _std_tqdm
 
-from ._bar import tqdm
+from .._bar import tqdm
 
 
 class PipeBar(tqdm):

@@ -180,7 +180,7 @@ class PreviewState:
 
 def asset(name: str) -> bytes:
     """A file of the page, shipped as package data."""
-    return (resources.files("vhtqdm") / "_preview_assets" / name).read_bytes()
+    return (resources.files(__package__) / "assets" / name).read_bytes()
 
 
 class _Handler(BaseHTTPRequestHandler):
