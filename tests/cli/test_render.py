@@ -9,7 +9,6 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vhtqdm._compose import BarView, compose, gauge_line, sparkline_line, text_line
 from vhtqdm._cli.render import (
     BLOCKS,
     Gauge,
@@ -24,6 +23,7 @@ from vhtqdm._cli.render import (
     render_element,
     sgr,
 )
+from vhtqdm._compose import BarView, compose, gauge_line, sparkline_line, text_line
 
 _ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 

@@ -7,6 +7,7 @@ handed over whole so that every tqdm option keeps its exact meaning.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
 from types import TracebackType
@@ -14,6 +15,7 @@ from types import TracebackType
 from tqdm import __version__ as tqdm_version
 
 from .. import __version__
+from .._text import clean
 from . import pipe, preview, status, watch
 
 SUBCOMMANDS = ("status", "watch", "preview")
@@ -71,21 +73,49 @@ def _quiet_interrupt(
         sys.__excepthook__(kind, error, tb)
 
 
+def unknown(word: str) -> str:
+    """Why ``word`` is not a command line: the nearest subcommand, or what the words can be."""
+    shown = clean(word, 40)
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1)
+    if close:
+        return f"unknown command '{shown}'; did you mean '{close[0]}'?"
+    return (
+        f"unknown command '{shown}' (commands: {', '.join(SUBCOMMANDS)}; "
+        "pipe mode's options start with --; see vhtqdm --help)"
+    )
+
+
+def _subcommand(args: list[str]) -> int:
+    """Parse and run a subcommand; a usage error shows that subcommand's usage."""
+    options, extra = parser().parse_known_args(args)
+    if extra:  # argparse would report these with the top level's usage
+        options.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return int(options.run(options))
+    except KeyboardInterrupt:
+        return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
-        options = parser().parse_args(args)
-        try:
-            return int(options.run(options))
-        except KeyboardInterrupt:
-            return 130
+        return _subcommand(args)
+    if args and not args[0].startswith("-"):
+        # tqdm's command line takes no bare words (a word after an option is its value): a
+        # first word is a mistyped subcommand, never pipe mode.
+        sys.stderr.write(f"vhtqdm: {unknown(args[0])}\n")
+        return 2
     if any(a in ("-h", "--help") for a in args) or (not args and sys.stdin.isatty()):
         parser().print_help()
         return 0
     if any(a in ("-v", "--version") for a in args):
         print(version())
         return 0
+    if args and not args[0].startswith("--"):  # tqdm would print its banner and go on
+        shown = clean(args[0], 40)
+        sys.stderr.write(f"vhtqdm: bad option '{shown}': options start with -- (vhtqdm --help)\n")
+        return 2
     sys.excepthook = _quiet_interrupt
     try:
         return pipe.run(args, sys.stderr)

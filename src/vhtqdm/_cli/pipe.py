@@ -1,17 +1,16 @@
 """Pipe mode: tqdm's own command line (``python -m tqdm``), option for option, with vhtqdm's bar.
 
-tqdm's ``cli.main`` builds its bar from the module-level name ``tqdm`` and reads the options it
-accepts from that class's docstring. Rather than re-implement it (or patch tqdm's module for
-everyone), we run tqdm's very function with a namespace in which ``tqdm`` is a vhtqdm bar
-carrying tqdm's docstring: stdin reaches stdout through tqdm's code, byte for byte.
+tqdm's ``cli.main`` builds its bar from its module-level name ``tqdm`` and reads the options it
+accepts from that class's docstring. Rather than re-implement it, the command's own process points
+that name at a vhtqdm bar carrying tqdm's docstring (``tqdm.cli.tqdm = PipeBar``): stdin reaches
+stdout through tqdm's code, byte for byte.
 """
 
 from __future__ import annotations
 
 import contextlib
 import io
-import types
-from typing import Any, Callable
+from typing import Any
 
 from tqdm import cli as _tqdm_cli
 from tqdm.std import TqdmKeyError, TqdmTypeError
@@ -19,27 +18,54 @@ from tqdm.std import tqdm as _std_tqdm
 
 from .._bar import tqdm
 
+_BANNER = "\nError:\n"  # how tqdm's usage banner after a bad option begins
+
+
+class _Stream:
+    """The stream handed to tqdm's ``main``: the bar draws on the real one (``PipeBar`` unwraps
+    it); only tqdm's usage banner after a bad option is dropped, vhtqdm says it in one line."""
+
+    def __init__(self, stream: Any) -> None:
+        """Wrap ``stream``; ``_wrapped`` is the name tqdm's own wrappers compare by."""
+        self._wrapped = stream
+
+    def write(self, text: str) -> int:
+        """Write ``text``, unless it is tqdm's usage banner."""
+        if text.startswith(_BANNER):
+            return len(text)
+        return int(self._wrapped.write(text))
+
+    def __getattr__(self, name: str) -> Any:
+        """Everything else is the real stream's."""
+        return getattr(self._wrapped, name)
+
 
 class PipeBar(tqdm):
     """vhtqdm's bar under tqdm's docstring, the list of options tqdm's CLI accepts."""
 
     __doc__ = _std_tqdm.__doc__
 
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        """A bar on the real stream behind :class:`_Stream` (its identity matters to tqdm)."""
+        file = kwargs.get("file")
+        if isinstance(file, _Stream):
+            kwargs["file"] = file._wrapped
+        super().__init__(*args, **kwargs)
 
-def _tqdm_main() -> Callable[..., Any]:
-    """tqdm's ``cli.main``, run with ``PipeBar`` where it names its bar class."""
-    main = _tqdm_cli.main
-    if "tqdm" not in main.__code__.co_names:  # a tqdm that no longer names its class so
+
+def _install() -> None:
+    """Point tqdm's command line at ``PipeBar`` (run only in the ``vhtqdm`` command's process)."""
+    if not isinstance(getattr(_tqdm_cli, "tqdm", None), type):  # a tqdm that no longer names it so
         raise RuntimeError("this tqdm's command line cannot be given vhtqdm's bar")
-    namespace = dict(vars(_tqdm_cli), tqdm=PipeBar)
-    return types.FunctionType(main.__code__, namespace, main.__name__, main.__defaults__)
+    _tqdm_cli.tqdm = PipeBar
 
 
 def options_help() -> str:
     """tqdm's own description of its options (``tqdm --help``), without its usage lines."""
+    _install()
     out = io.StringIO()
     with contextlib.redirect_stdout(out), contextlib.suppress(SystemExit):
-        _tqdm_main()(argv=["--help"])
+        _tqdm_cli.main(argv=["--help"])
     text = out.getvalue()
     start = text.find("  --")  # the first option, after tqdm's own usage, -h and -v lines
     return text[start:].rstrip() + "\n" if start >= 0 else ""
@@ -47,8 +73,9 @@ def options_help() -> str:
 
 def run(argv: list[str], stderr: Any) -> int:
     """Copy stdin to stdout through a mirrored bar drawn on ``stderr``; 2 for a bad option."""
+    _install()
     try:
-        _tqdm_main()(fp=stderr, argv=argv)
+        _tqdm_cli.main(fp=_Stream(stderr), argv=argv)
     except (TqdmKeyError, TqdmTypeError) as exc:
         # tqdm has already passed stdin through to stdout: nothing of the stream is lost.
         stderr.write(f"vhtqdm: bad option {exc} (see vhtqdm --help)\n")

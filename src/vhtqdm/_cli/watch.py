@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import argparse
 import ipaddress
+import math
 import os
 import re
 import shutil
@@ -19,12 +20,12 @@ from dataclasses import dataclass
 from typing import Any, TextIO
 from urllib.parse import quote, urlsplit
 
-from . import render
 from .._text import clean
+from . import render
 
 DEFAULT_HOST = "https://app.valohai.com"
 TOKEN_VARIABLES = ("VALOHAI_TOKEN", "VH_API_TOKEN")
-MIN_INTERVAL = 0.5  # Valohai's API is shared: never poll faster than this
+MIN_POLL_INTERVAL = 0.5  # Valohai's API is shared: never ask for one execution faster than this
 # As valohai-cli counts them; created, queued, started, stopping (or a new word) go on.
 ENDED = frozenset({"complete", "error", "crashed", "stopped"})
 STATUS_COLOR = {
@@ -92,6 +93,27 @@ def api_from(host: str | None, environ: Mapping[str, str]) -> Api:
             f"account (created in your user settings on {api.where})"
         )
     return Api(api.base, token)
+
+
+def seconds(text: str) -> float:
+    """``--interval``'s value: a finite number of seconds above 0, else a :class:`ValueError`."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"--interval must be a number of seconds above 0, not {clean(text, 20)!r}")
+    return value
+
+
+def api_session(api: Api) -> Any:
+    """A ``requests`` session that sends only the token given (never ``~/.netrc``'s)."""
+    from .._transport import environment_session  # imports requests: only when watching
+
+    session = environment_session(api.base)
+    if api.loopback:
+        session.proxies.clear()  # a proxy must not intercept the local preview
+    return session
 
 
 def execution_url(api: Api, execution: str) -> str:
@@ -205,24 +227,28 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--host", help=f"the Valohai address (default $VALOHAI_HOST or {DEFAULT_HOST})"
     )
     parser.add_argument(
-        "--interval", type=float, default=5.0, help="seconds between redraws (default 5)"
+        "--interval",
+        default="5",
+        metavar="SECONDS",
+        help=f"seconds between redraws (default 5, at least {MIN_POLL_INTERVAL:g})",
     )
     parser.add_argument("--once", action="store_true", help="print one frame and exit")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, parser=parser)
 
 
 def run(args: argparse.Namespace) -> int:
     """Watch until the execution ends (0), or fail with one clear message (1)."""
-    import requests
-
+    try:
+        interval = max(seconds(args.interval), MIN_POLL_INTERVAL)
+    except ValueError as exc:
+        sys.stderr.write(f"vhtqdm watch: {exc}\n")
+        return 2
     out = sys.stdout
     tty = out.isatty()
     ansi = tty and not os.environ.get("NO_COLOR")
-    interval = max(args.interval, MIN_INTERVAL)
     try:
         api = api_from(args.host, os.environ)
-        session = requests.Session()
-        session.trust_env = not api.loopback  # a proxy must not intercept the local preview
+        session = api_session(api)
         screen = Screen(out, in_place=tty and not args.once)
         data = fetch(session, api, args.execution)  # the first answer decides: fail fast
         while True:
