@@ -138,7 +138,7 @@ def test_an_outage_while_watching_is_waited_out(api: ApiServer) -> None:
 def test_a_bad_execution_id_is_refused_without_a_request(api: ApiServer) -> None:
     api.script = [Reply(execution("started", RUNNING))]
     ran = vhtqdm("watch", "--host", api.host, "../../users/", env=TOKEN_ENV, timeout=30)
-    assert ran.code == 1
+    assert ran.code == 2  # a usage error
     assert "is not an execution id" in ran.err
     assert api.seen == []
 
