@@ -16,7 +16,7 @@ from tqdm import cli as _tqdm_cli
 from tqdm.std import TqdmKeyError, TqdmTypeError
 from tqdm.std import tqdm as _std_tqdm
 
-from .._bar import tqdm
+from .. import tqdm
 
 _BANNER = "\nError:\n"  # how tqdm's usage banner after a bad option begins
 
