@@ -17,6 +17,7 @@ import os
 import re
 import shutil
 import sys
+import textwrap
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -411,12 +412,15 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser = commands.add_parser(
         "watch",
         help="follow executions' status in the terminal (Valohai REST API)",
-        description="Draw an execution's status (gauges, sparklines, colored text) and redraw "
-        "it every --interval seconds until the execution ends; or, with --task, --pipeline or "
-        "--project and no EXECUTION, one row per execution until all have ended. Uses the "
-        "login of valohai-cli (`vh login`) and the project linked to this directory (`vh "
-        "project link`); VALOHAI_HOST, VALOHAI_TOKEN (or VH_API_TOKEN) and VALOHAI_PROJECT "
-        "override them. No token is needed for a loopback --host such as vhtqdm preview's.",
+        description=textwrap.fill(
+            "Draw an execution's status (gauges, sparklines, colored text) and redraw "
+            "it every --interval seconds until the execution ends; or, with --task, --pipeline or "
+            "--project and no EXECUTION, one row per execution until all have ended. Uses the "
+            "login of valohai-cli (`vh login`) and the project linked to this directory (`vh "
+            "project link`); VALOHAI_HOST, VALOHAI_TOKEN (or VH_API_TOKEN) and VALOHAI_PROJECT "
+            "override them. No token is needed for a loopback --host such as vhtqdm preview's.",
+            width=78,
+        ),
         epilog="examples:\n"
         "  vhtqdm watch 42                 # execution #42 of the linked project\n"
         "  vhtqdm watch latest\n"
