@@ -337,7 +337,7 @@ def row(data: dict[str, Any], width: int, ansi: bool) -> str:
     text = next((e for e in elements if isinstance(e, (render.Text, render.Plain))), None)
     state = render.render_element(render.Text(status.ljust(9), STATUS_COLOR.get(status)), 20, ansi)
     head = f"{name:>6}  {state}"
-    used = 6 + 2 + 9
+    used = max(len(name), 6) + 2 + 9
     bar = ""
     if gauge is not None:
         bar = f"  {render.gauge_bar(gauge.fraction, ROW_CELLS)} {gauge.fraction * 100:3.0f}%"
