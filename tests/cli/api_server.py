@@ -1,7 +1,9 @@
-"""A loopback stand-in for Valohai's REST API: ``GET /api/v0/executions/{id}/`` from a script.
+"""A loopback stand-in for Valohai's REST API, answering from scripts.
 
-Each request takes the next answer of the script (the last one repeats), so a test can walk an
-execution from started to complete, or answer 401, 404, 503.
+``GET /api/v0/executions/{id}/`` takes the next answer of ``script`` (the last one repeats), so a
+test can walk an execution from started to complete, or answer 401, 404, 503. ``routes`` scripts
+other addresses the same way (a path with its query: ``/api/v0/executions/?task=…``). A request
+through it as a proxy (an absolute URL) is answered as if it came directly.
 """
 
 from __future__ import annotations
@@ -11,13 +13,16 @@ import threading
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 API_TOKEN = "api-T0ken-never-printed-7f3e"
+EXECUTION_ID = "0185c5e9-aaaa-bbbb-cccc-0123456789ab"
+PROJECT_ID = "0185c5e9-1111-2222-3333-0123456789ab"
 
 
 @dataclass
 class Reply:
-    """One answer: an execution (as JSON) or an error code."""
+    """One answer: a JSON object (an execution, a list page…) or an error code."""
 
     execution: dict[str, Any] | None = None
     code: int = 200
@@ -27,15 +32,18 @@ class Reply:
 class Seen:
     path: str
     headers: dict[str, str]
+    url: str = ""  # the request line's target as sent (absolute through a proxy)
 
 
 @dataclass
 class ApiServer:
-    """Threaded loopback API; ``script`` is consumed one answer per request."""
+    """Threaded loopback API; each script is consumed one answer per request."""
 
-    execution_id: str = "0185c5e9-aaaa-bbbb-cccc-0123456789ab"
+    execution_id: str = EXECUTION_ID
     script: list[Reply] = field(default_factory=list)
+    routes: dict[str, list[Reply]] = field(default_factory=dict)
     seen: list[Seen] = field(default_factory=list)
+    token: str = API_TOKEN
 
     def __post_init__(self) -> None:
         outer = self
@@ -46,12 +54,16 @@ class ApiServer:
                 pass
 
             def do_GET(self) -> None:
+                parts = urlsplit(self.path)
+                path = parts.path + (f"?{parts.query}" if parts.query else "")
                 with lock:
-                    outer.seen.append(Seen(self.path, dict(self.headers)))
-                    reply = outer.script.pop(0) if len(outer.script) > 1 else outer.script[0]
-                if self.path != f"/api/v0/executions/{outer.execution_id}/":
-                    reply = Reply(code=404)
-                elif self.headers.get("Authorization") != f"Token {API_TOKEN}":
+                    outer.seen.append(Seen(path, dict(self.headers), self.path))
+                    if path == f"/api/v0/executions/{outer.execution_id}/" and outer.script:
+                        script = outer.script
+                    else:
+                        script = outer.routes.get(path, [Reply(code=404)])
+                    reply = script.pop(0) if len(script) > 1 else script[0]
+                if self.headers.get("Authorization") != f"Token {outer.token}":
                     reply = Reply(code=401)
                 body = json.dumps(reply.execution or {"detail": "nope"}).encode()
                 self.send_response(reply.code)
@@ -73,14 +85,29 @@ class ApiServer:
         self.httpd.server_close()
 
 
-def execution(status: str, detail: str | None, counter: int = 42) -> dict[str, Any]:
-    """An execution as Valohai's API returns it (the fields vhtqdm watch reads, and more)."""
+def execution(
+    status: str,
+    detail: str | None,
+    counter: int = 42,
+    execution_id: str = EXECUTION_ID,
+    step: str = "train",
+) -> dict[str, Any]:
+    """An execution as Valohai's API returns it (the shape of valohai-cli's test fixtures)."""
     return {
-        "id": "0185c5e9-aaaa-bbbb-cccc-0123456789ab",
+        "id": execution_id,
         "counter": counter,
         "status": status,
-        "step": "train",
-        "project": {"name": "mnist", "id": "p-1"},
         "status_detail": detail,
+        "step": step,
+        "project": {"name": "mnist", "id": PROJECT_ID},
         "commit": {"identifier": "abc123"},
+        "task": None,
+        "duration": 777,
+        "url": f"https://app.valohai.com/api/v0/executions/{execution_id}/",
+        "urls": {"display": f"https://app.valohai.com/p/test/mnist/execution/{execution_id}/"},
     }
+
+
+def page(results: list[dict[str, Any]], next_url: str | None = None) -> dict[str, Any]:
+    """A page of a list endpoint, as Valohai's API returns it."""
+    return {"count": len(results), "next": next_url, "previous": None, "results": results}

@@ -24,8 +24,10 @@ class Ran:
 
 
 def cli_env(config_dir: Path | None = None, env: dict[str, str] | None = None) -> dict[str, str]:
-    """The environment of a job (``job_env``), unbuffered so its lines arrive as written."""
-    return job_env(config_dir, {"PYTHONUNBUFFERED": "1", **(env or {})})
+    """The environment of a job (``job_env``), unbuffered so its lines arrive as written, with
+    no valohai-cli login (unless ``env`` gives a ``VALOHAI_CONFIG_DIR``)."""
+    quiet = {"PYTHONUNBUFFERED": "1", "VALOHAI_CONFIG_DIR": "/nonexistent/valohai-cli"}
+    return job_env(config_dir, {**quiet, **(env or {})})
 
 
 def vhtqdm(
@@ -34,6 +36,7 @@ def vhtqdm(
     stdin: bytes = b"",
     env: dict[str, str] | None = None,
     timeout: float = 30.0,
+    cwd: Path | None = None,
 ) -> Ran:
     """``python -m vhtqdm ARGS`` with ``stdin``; stdout as bytes (pipe mode is byte-exact)."""
     started = time.monotonic()
@@ -44,7 +47,7 @@ def vhtqdm(
         capture_output=True,
         timeout=timeout,
         env=cli_env(config_dir, env),
-        cwd=str(ROOT),
+        cwd=str(cwd or ROOT),
     )
     err = proc.stderr.decode("utf-8", "replace")
     return Ran(proc.returncode, proc.stdout, err, time.monotonic() - started)

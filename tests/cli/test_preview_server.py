@@ -10,9 +10,9 @@ from typing import Any
 import pytest
 import requests
 
+from vhtqdm._cli.preview_server import PreviewServer, PreviewState
 from vhtqdm._compose import text_line
 from vhtqdm._config import parse_entry
-from vhtqdm._preview_server import PreviewServer, PreviewState
 from vhtqdm._transport import OK, STOP, Transport
 
 
@@ -136,3 +136,38 @@ def test_a_page_that_has_not_seen_the_end_yet_is_waited_for(preview: PreviewServ
     started = time.monotonic()
     state.let_readers_see_the_end(timeout=0.8)  # it does not poll again: the wait is bounded
     assert 0.7 < time.monotonic() - started < 3
+
+
+def _refusals(server: PreviewServer) -> list[tuple[str, dict[str, str], bytes, int]]:
+    """Posts the server refuses: a wrong token, a wrong path, a wrong Host, a body too long."""
+    body = json.dumps({"status_detail": "x" * 1000}).encode()
+    token = {"Authorization": f"Token {server.token}", "Content-Type": "application/json"}
+    path = "/api/v0/executions/preview/status-detail/"
+    return [
+        (path, {"Authorization": "Token guess"}, body, 401),
+        ("/elsewhere/", token, body, 404),
+        (path, {**token, "Host": "attacker.example"}, body, 421),
+        (path, token, b"y" * 300_000, 413),
+    ]
+
+
+@pytest.mark.parametrize("case", range(4), ids=["401", "404", "421", "413"])
+def test_a_refused_post_leaves_the_keep_alive_connection_usable(
+    preview: PreviewServer, case: int
+) -> None:
+    import http.client
+
+    path, headers, body, code = _refusals(preview)[case]
+    connection = http.client.HTTPConnection("127.0.0.1", preview.port, timeout=10)
+    try:
+        connection.request("POST", path, body=body, headers=headers)
+        refused = connection.getresponse()
+        refused.read()
+        assert refused.status == code
+        # The same connection again (http.client reconnects by itself if the server closed it).
+        connection.request("GET", "/state.json", headers={"Host": f"127.0.0.1:{preview.port}"})
+        answer = connection.getresponse()
+        assert answer.status == 200, answer.read()[:200]
+        assert json.loads(answer.read())["command"] == "python train.py"
+    finally:
+        connection.close()

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from vhtqdm._compose import BarView, compose, gauge_line, sparkline_line, text_line
-from vhtqdm._render import (
+from vhtqdm._cli.render import (
     BLOCKS,
     Gauge,
     Plain,
@@ -24,6 +23,8 @@ from vhtqdm._render import (
     render_element,
     sgr,
 )
+from vhtqdm._cli.watch import row
+from vhtqdm._compose import BarView, compose, gauge_line, sparkline_line, text_line
 
 _ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
 
@@ -187,22 +188,21 @@ def test_any_line_renders_to_one_printable_line_within_the_width(line: str, widt
         assert text.isprintable()
 
 
-@given(
-    st.lists(
-        st.one_of(
-            st.builds(text_line, st.text(max_size=50), st.sampled_from([None, "good", "#123"])),
-            st.builds(
-                gauge_line,
-                st.floats(0, 1e6),
-                st.floats(1e-3, 1e6),
-                st.text(max_size=40),
-            ),
-            st.builds(sparkline_line, st.lists(st.floats(-1e9, 1e9), max_size=80)),
-            st.text(max_size=80),
-        ),
-        max_size=12,
-    )
+# Any line vhtqdm's composer helpers can produce, and any other text.
+LINES = st.one_of(
+    st.builds(text_line, st.text(max_size=50), st.sampled_from([None, "good", "#123"])),
+    st.builds(
+        gauge_line,
+        st.floats(0, 1e6),
+        st.floats(1e-3, 1e6),
+        st.text(max_size=40),
+    ),
+    st.builds(sparkline_line, st.lists(st.floats(-1e9, 1e9), max_size=80)),
+    st.text(max_size=80),
 )
+
+
+@given(st.lists(LINES, max_size=12))
 def test_every_element_vhtqdm_can_produce_draws_as_a_typed_element(lines: list[str]) -> None:
     status = "\n".join(lines)
     elements = parse(status)
@@ -210,3 +210,19 @@ def test_every_element_vhtqdm_can_produce_draws_as_a_typed_element(lines: list[s
         if line.startswith('{"type":'):
             assert not isinstance(element, Plain), line
     assert len(render(status, 80)) == max(len(elements), 1)
+
+
+@given(
+    detail=st.one_of(st.none(), st.text(max_size=300), st.lists(LINES, max_size=6).map("\n".join)),
+    counter=st.one_of(st.none(), st.integers(0, 10**9)),
+    status=st.text(max_size=30),
+    width=st.integers(60, 200),
+)
+def test_a_watch_row_is_one_printable_line_within_the_width(
+    detail: str | None, counter: int | None, status: str, width: int
+) -> None:
+    data = {"counter": counter, "status": status, "step": "train", "status_detail": detail}
+    line = row(data, width, ansi=False)
+    assert "\n" not in line and "\r" not in line
+    assert line.isprintable()
+    assert len(line) <= width

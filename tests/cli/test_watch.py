@@ -8,6 +8,7 @@ import select
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import pytest
 
@@ -137,7 +138,7 @@ def test_an_outage_while_watching_is_waited_out(api: ApiServer) -> None:
 def test_a_bad_execution_id_is_refused_without_a_request(api: ApiServer) -> None:
     api.script = [Reply(execution("started", RUNNING))]
     ran = vhtqdm("watch", "--host", api.host, "../../users/", env=TOKEN_ENV, timeout=30)
-    assert ran.code == 1
+    assert ran.code == 2  # a usage error
     assert "is not an execution id" in ran.err
     assert api.seen == []
 
@@ -181,3 +182,30 @@ def test_a_proxy_in_the_environment_is_not_used_for_a_loopback_host(api: ApiServ
     code, out = watch(api, "--once", env=proxied)
     assert code == 0, out
     assert "direct" in out
+
+
+def test_netrc_never_replaces_or_adds_credentials(api: ApiServer, tmp_path: Path) -> None:
+    # A host that is not loopback, reached through the stand-in as the environment's proxy: the
+    # proxy is honoured, ~/.netrc's password is not.
+    netrc = tmp_path / ".netrc"
+    netrc.write_text("default login someone password other\n")
+    netrc.chmod(0o600)
+    api.script = [Reply(execution("complete", text_line("through the proxy")))]
+    env = {**TOKEN_ENV, "HOME": str(tmp_path), "HTTP_PROXY": api.host}
+    ran = vhtqdm("watch", "--host", "http://valohai.example", api.execution_id, "--once", env=env)
+    assert ran.code == 0, ran.err
+    assert "through the proxy" in ran.text
+    assert len(api.seen) == 1
+    assert api.seen[0].url.startswith("http://valohai.example/api/v0/executions/")
+    assert api.seen[0].headers["Authorization"] == f"Token {API_TOKEN}"
+
+
+def test_netrc_adds_nothing_without_a_token_on_loopback(api: ApiServer, tmp_path: Path) -> None:
+    (tmp_path / ".netrc").write_text("default login someone password other\n")
+    (tmp_path / ".netrc").chmod(0o600)
+    api.script = [Reply(execution("complete", text_line("done")))]
+    api.token = "unused"
+    env = {"HOME": str(tmp_path)}
+    ran = vhtqdm("watch", "--host", api.host, api.execution_id, "--once", env=env)
+    assert ran.code == 1  # no token: the stand-in refuses, nothing else was sent
+    assert "Authorization" not in api.seen[0].headers

@@ -13,8 +13,9 @@ import os
 import sys
 import time
 
-from ._compose import gauge_line, sparkline_line, text_line
-from ._config import ConfigError, config_path, disabled_reason, load_endpoint
+from .. import _log
+from .._compose import gauge_line, sparkline_line, text_line
+from .._config import ConfigError, config_path, disabled_reason, load_endpoint
 
 DEFAULT_TIMEOUT = 10.0
 EXAMPLES = """\
@@ -80,7 +81,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--strict", action="store_true", help="exit 1 when the status cannot be delivered"
     )
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, parser=parser)
 
 
 def build(
@@ -115,7 +116,7 @@ def build(
 
 def _say(message: str) -> None:
     """One line on stderr, where a shell step's log keeps it apart from the step's output."""
-    sys.stderr.write(f"vhtqdm status: {message}\n")
+    sys.stderr.write(f"vhtqdm status: {_log.redact(message)}\n")
 
 
 def run(args: argparse.Namespace) -> int:
@@ -145,8 +146,11 @@ def run(args: argparse.Namespace) -> int:
     if endpoint is None:
         _say(f"not on Valohai (no {config_path(os.environ)}): the status is not sent")
         return 0
-    from ._throttle import backoff
-    from ._transport import OK, RETRY, Transport  # imports requests: only when there is a config
+    # As the library does: no output of ours or of the HTTP stack's loggers shows a secret.
+    _log.set_secrets(endpoint.secrets())
+    _log.guard_library_logs()
+    from .._throttle import backoff
+    from .._transport import OK, RETRY, Transport  # imports requests: only when there is a config
 
     transport = Transport(endpoint)
     deadline = time.monotonic() + max(args.timeout, 0.1)

@@ -7,19 +7,22 @@ handed over whole so that every tqdm option keeps its exact meaning.
 from __future__ import annotations
 
 import argparse
+import difflib
 import sys
 from collections.abc import Sequence
 from types import TracebackType
 
 from tqdm import __version__ as tqdm_version
 
-from . import __version__, _pipe, _preview, _shell_status, _watch
+from .. import __version__
+from .._text import clean
+from . import pipe, preview, status, watch
 
 SUBCOMMANDS = ("status", "watch", "preview")
 USAGE = """
   vhtqdm [TQDM OPTIONS] < INPUT > OUTPUT
   vhtqdm status [TEXT] [--color C] [--gauge V [--max M] [--label L]] [--sparkline V1,V2,…]
-  vhtqdm watch EXECUTION [--host URL] [--interval S] [--once]
+  vhtqdm watch [EXECUTION | --task ID | --pipeline ID | --project ID] [--interval S] [--once]
   vhtqdm preview [--port N] [--open] [--hold] -- COMMAND [ARGS …]"""
 DESCRIPTION = """\
 Mirror progress into a Valohai execution's status, from shell steps too; follow an
@@ -39,15 +42,15 @@ def parser() -> argparse.ArgumentParser:
         prog="vhtqdm",
         usage=USAGE,
         description=DESCRIPTION,
-        epilog=EPILOG + _pipe.options_help(),
+        epilog=EPILOG + pipe.options_help(),
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     top.add_argument("-v", "--version", action="version", version=version())
     # prog: the subcommands' usage lines start "vhtqdm status", not the whole usage above.
     commands = top.add_subparsers(title="subcommands", metavar="SUBCOMMAND", prog="vhtqdm")
-    _shell_status.add_parser(commands)
-    _watch.add_parser(commands)
-    _preview.add_parser(commands)
+    status.add_parser(commands)
+    watch.add_parser(commands)
+    preview.add_parser(commands)
     return top
 
 
@@ -70,24 +73,52 @@ def _quiet_interrupt(
         sys.__excepthook__(kind, error, tb)
 
 
+def unknown(word: str) -> str:
+    """Why ``word`` is not a command line: the nearest subcommand, or what the words can be."""
+    shown = clean(word, 40)
+    close = difflib.get_close_matches(word, SUBCOMMANDS, n=1)
+    if close:
+        return f"unknown command '{shown}'; did you mean '{close[0]}'?"
+    return (
+        f"unknown command '{shown}' (commands: {', '.join(SUBCOMMANDS)}; "
+        "pipe mode's options start with --; see vhtqdm --help)"
+    )
+
+
+def _subcommand(args: list[str]) -> int:
+    """Parse and run a subcommand; a usage error shows that subcommand's usage."""
+    options, extra = parser().parse_known_args(args)
+    if extra:  # argparse would report these with the top level's usage
+        options.parser.error(f"unrecognized arguments: {' '.join(extra)}")
+    try:
+        return int(options.run(options))
+    except KeyboardInterrupt:
+        return 130
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the command line ``argv`` (default ``sys.argv[1:]``); returns the exit code."""
     args = list(sys.argv[1:] if argv is None else argv)
     if args and args[0] in SUBCOMMANDS:
-        options = parser().parse_args(args)
-        try:
-            return int(options.run(options))
-        except KeyboardInterrupt:
-            return 130
+        return _subcommand(args)
+    if args and not args[0].startswith("-"):
+        # tqdm's command line takes no bare words (a word after an option is its value): a
+        # first word is a mistyped subcommand, never pipe mode.
+        sys.stderr.write(f"vhtqdm: {unknown(args[0])}\n")
+        return 2
     if any(a in ("-h", "--help") for a in args) or (not args and sys.stdin.isatty()):
         parser().print_help()
         return 0
     if any(a in ("-v", "--version") for a in args):
         print(version())
         return 0
+    if args and not args[0].startswith("--"):  # tqdm would print its banner and go on
+        shown = clean(args[0], 40)
+        sys.stderr.write(f"vhtqdm: bad option '{shown}': options start with -- (vhtqdm --help)\n")
+        return 2
     sys.excepthook = _quiet_interrupt
     try:
-        return _pipe.run(args, sys.stderr)
+        return pipe.run(args, sys.stderr)
     except BrokenPipeError:
         # The reader went away (`vhtqdm | head`): stop quietly, as `cat` does.
         _silence_stdout()

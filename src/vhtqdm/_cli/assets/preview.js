@@ -1,6 +1,6 @@
 // vhtqdm preview: polls /state.json and draws the status as Valohai's execution view would.
 // Plain script, no build step, no request to anywhere but this server. Status lines are parsed
-// by the rules of vhtqdm/_render.py (parseLine below mirrors parse_line): a line that is not a
+// by the rules of vhtqdm/_cli/render.py (parseLine below mirrors parse_line): a line that is not a
 // well-formed text, gauge or sparkline element is shown as plain text. Every string from a
 // status reaches the page through textContent, never as markup.
 "use strict";
@@ -20,7 +20,7 @@
   let state = null;
   let online = true;
 
-  // -- parsing (the rules of _render.parse_line) -------------------------------------------
+  // -- parsing (the rules of render.parse_line) -------------------------------------------
 
   const isNumber = (v) => typeof v === "number" && Number.isFinite(v);
 

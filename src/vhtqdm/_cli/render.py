@@ -2,7 +2,7 @@
 
 Pure and total: every line of any status becomes an element (a text, a gauge, a sparkline, or
 the line itself as plain text when it is not a well-formed element) and every element becomes
-one printable terminal line. ``_preview_assets/preview.js`` applies the same rules in the page.
+one printable terminal line. ``assets/preview.js`` applies the same rules in the page.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Union
 
-from ._text import clean, format_value
+from .._text import clean, format_value
 
 LINE_CHARS = 2000  # longest line kept from a status (the rest is cut, never wrapped)
 GAUGE_CELLS = 24

@@ -1,6 +1,6 @@
 """``vhtqdm preview -- COMMAND``: run a command against a local stand-in for Valohai.
 
-Starts ``_preview_server`` on 127.0.0.1, writes a temporary ``api.json`` pointing at it, runs
+Starts ``preview_server`` on 127.0.0.1, writes a temporary ``api.json`` pointing at it, runs
 the command with ``VH_CONFIG_DIR`` set, and serves the live page meanwhile. When the command
 ends: its final status drawn in the terminal, a summary, and the command's exit code.
 Preview's own lines go to stderr; the command's stdout stays the command's.
@@ -27,11 +27,13 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import Any, TextIO
 
-from . import _render
-from ._preview_server import EXECUTION_ID, PreviewServer, PreviewState
-from ._text import clean
+from .._text import clean
+from . import render
+from .preview_server import EXECUTION_ID, PreviewServer, PreviewState
 
 DEFAULT_PORT = 8765
+MAX_PORT = 65535
+OPEN_WAIT = 5.0  # seconds the report waits for the browser's answer (--open)
 _FORWARDED = tuple(
     getattr(signal, name) for name in ("SIGTERM", "SIGHUP", "SIGQUIT") if hasattr(signal, name)
 )
@@ -56,7 +58,6 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--port",
-        type=int,
         help=f"port on 127.0.0.1 (default {DEFAULT_PORT}, or any free one if it is taken; "
         "0: any free one)",
     )
@@ -65,13 +66,36 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         "--hold", action="store_true", help="keep serving the page after COMMAND ends, until Ctrl-C"
     )
     parser.add_argument("command", nargs=argparse.REMAINDER, help="the command to run")
-    parser.set_defaults(run=run)
+    parser.set_defaults(run=run, parser=parser)
 
 
 def _say(out: TextIO, message: str) -> None:
     """One line of preview's own, flushed at once (the command writes to the same terminal)."""
     out.write(f"vhtqdm preview: {message}\n")
     out.flush()
+
+
+def port_number(text: str | None) -> int | None:
+    """``--port``'s value: None when not given; a :class:`ValueError` unless 0 to 65535."""
+    if text is None:
+        return None
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= MAX_PORT:
+        raise ValueError(f"--port must be a number from 0 to {MAX_PORT} (0: any free one)")
+    return port
+
+
+def open_page(url: str, out: TextIO) -> None:
+    """Open ``url`` in a web browser, or say that none could (no display, no browser)."""
+    try:
+        opened = webbrowser.open(url)
+    except webbrowser.Error:
+        opened = False
+    if not opened:
+        _say(out, f"no web browser could open the page: open {url} yourself")
 
 
 def bind(state: PreviewState, port: int | None) -> PreviewServer:
@@ -162,7 +186,7 @@ def report(state: PreviewState, code: int, seconds: float, out: TextIO) -> None:
         _say(out, f"{ended}; no status update was received (does it use vhtqdm.tqdm?)")
     else:
         _say(out, f"{ended}; its final status:")
-        out.write("".join(f"  {line}\n" for line in _render.render(latest.status, width, ansi)))
+        out.write("".join(f"  {line}\n" for line in render.render(latest.status, width, ansi)))
         count, gaps = state.count, spacing(state.gaps)
         plural = "s" if count != 1 else ""
         _say(out, f"{count} status update{plural} received" + (f", {gaps}" if gaps else ""))
@@ -191,11 +215,16 @@ def run(args: argparse.Namespace) -> int:
     if not command:
         _say(out, "no command given: vhtqdm preview [--port N] [--open] [--hold] -- COMMAND …")
         return 2
+    try:
+        port = port_number(args.port)
+    except ValueError as exc:
+        _say(out, str(exc))
+        return 2
     state = PreviewState(shlex.join(command))
     try:
-        server = bind(state, args.port)
+        server = bind(state, port)
     except OSError as exc:
-        _say(out, f"cannot listen on 127.0.0.1:{args.port} ({exc.strerror or exc})")
+        _say(out, f"cannot listen on 127.0.0.1:{port} ({exc.strerror or exc})")
         return 2
     config_dir = tempfile.mkdtemp(prefix="vhtqdm-preview-")
     try:
@@ -204,10 +233,13 @@ def run(args: argparse.Namespace) -> int:
         path = os.path.join(config_dir, "api.json")
         with open(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600), "w") as fh:
             json.dump(server.api_json(), fh)
+        opener = threading.Thread(target=open_page, args=(server.url, out), daemon=True)
         if args.open:
-            threading.Thread(target=webbrowser.open, args=(server.url,), daemon=True).start()
+            opener.start()
         started = time.monotonic()
         code = run_command(command, command_env(os.environ, config_dir), out)
+        if args.open:
+            opener.join(OPEN_WAIT)  # its word on the browser comes before the report
         state.finish(code)
         report(state, code, time.monotonic() - started, out)
         state.let_readers_see_the_end(timeout=1.5)  # a page or a watch shows how it ended

@@ -66,7 +66,6 @@ class PreviewState:
         self._lock = threading.Lock()
         self._updates: deque[Update] = deque(maxlen=HISTORY)
         self._count = 0
-        self._first: float | None = None
         self._gaps: deque[float] = deque(maxlen=10_000)  # seconds between consecutive updates
         self._exit_code: int | None = None
         self._ended: float | None = None
@@ -82,8 +81,6 @@ class PreviewState:
             now = time.monotonic()
             if self._updates:
                 self._gaps.append(now - self._updates[-1].clock)
-            else:
-                self._first = now
             self._count += 1
             update = Update(self._count, time.time(), now, status)
             self._updates.append(update)
@@ -180,7 +177,7 @@ class PreviewState:
 
 def asset(name: str) -> bytes:
     """A file of the page, shipped as package data."""
-    return (resources.files("vhtqdm") / "_preview_assets" / name).read_bytes()
+    return (resources.files(__package__) / "assets" / name).read_bytes()
 
 
 class _Handler(BaseHTTPRequestHandler):
@@ -188,6 +185,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     server: PreviewServer
     protocol_version = "HTTP/1.1"
+    timeout = 30  # seconds a connection may sit idle or trickle a body (then it is closed)
     server_version = "vhtqdm-preview"
     sys_version = ""
 
@@ -199,6 +197,8 @@ class _Handler(BaseHTTPRequestHandler):
         self.send_response(code)
         for name, value in _SECURITY_HEADERS.items():
             self.send_header(name, value)
+        if self.close_connection:  # the client must not send its next request here
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))
         self.end_headers()
@@ -209,13 +209,35 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer with ``data`` as JSON."""
         self._send(code, json.dumps(data).encode(), "application/json")
 
+    def _length(self) -> int:
+        """The body's announced length; -1 when missing, malformed, or chunked."""
+        if self.headers.get("Transfer-Encoding"):
+            return -1
+        try:
+            return int(self.headers.get("Content-Length") or 0)
+        except ValueError:
+            return -1
+
+    def _refuse(self, code: int, data: object) -> None:
+        """Answer ``code`` to a request whose body is not wanted.
+
+        The body is read and dropped (when it is small enough) so that the next request on this
+        keep-alive connection starts where it should; otherwise the connection is closed.
+        """
+        length = self._length()
+        if 0 <= length <= MAX_BODY:
+            self.rfile.read(length)
+        else:
+            self.close_connection = True
+        self._json(code, data)
+
     def _host_ok(self) -> bool:
         """Whether the request names this server (else it is answered 421 here)."""
         # Only our own address may name us: a page elsewhere cannot rebind a DNS name to us.
         port = self.server.port
         if self.headers.get("Host") in (f"127.0.0.1:{port}", f"localhost:{port}"):
             return True
-        self._json(421, {"detail": "Misdirected request."})
+        self._refuse(421, {"detail": "Misdirected request."})
         return False
 
     def do_GET(self) -> None:
@@ -236,7 +258,7 @@ class _Handler(BaseHTTPRequestHandler):
         elif parts.path == EXECUTION_PATH:
             self._json(200, state.execution())
         else:
-            self._json(404, {"detail": "Not found."})
+            self._refuse(404, {"detail": "Not found."})
 
     do_HEAD = do_GET
 
@@ -246,21 +268,17 @@ class _Handler(BaseHTTPRequestHandler):
             return
         state = self.server.state
         if urlsplit(self.path).path != STATUS_PATH:
-            self._json(404, {"detail": "Not found."})
+            self._refuse(404, {"detail": "Not found."})
             return
         given = self.headers.get("Authorization", "").encode()
         if not hmac.compare_digest(given, f"Token {self.server.token}".encode()):
             state.reject()
-            self._json(401, {"detail": "Invalid token."})
+            self._refuse(401, {"detail": "Invalid token."})
             return
-        try:
-            length = int(self.headers.get("Content-Length") or -1)
-        except ValueError:
-            length = -1
+        length = self._length() if self.headers.get("Content-Length") else -1
         if not 0 <= length <= MAX_BODY:
             state.reject()
-            self.close_connection = True  # the body (if any) is left unread
-            self._json(413 if length > MAX_BODY else 411, {"detail": "Bad length."})
+            self._refuse(413 if length > MAX_BODY else 411, {"detail": "Bad length."})
             return
         try:
             body = json.loads(self.rfile.read(length))
