@@ -11,6 +11,7 @@ import json
 import math
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Union
@@ -22,6 +23,7 @@ MIN_INTERVAL = 0.5  # the platform is a shared API: regular posts at most twice 
 DEFAULT_WINDOW = 40
 MAX_WINDOW = 200
 DEFAULT_FLUSH_TIMEOUT = 2.0
+MAX_CONFIG_BYTES = 1 << 20  # api.json is a few hundred bytes; anything this big is not it
 
 #: ``True`` = every numeric postfix value, or the set of keys to chart (empty = none).
 Charted = Union[Literal[True], "frozenset[str]"]
@@ -108,12 +110,15 @@ def load_endpoint(environ: Mapping[str, str]) -> Endpoint | None:
     """Read ``$VH_CONFIG_DIR/api.json``; None when there is no such file (not on Valohai)."""
     path = config_path(environ)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(1 << 20)
+        raw = _read_small_file(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise ConfigError(f"cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+    if raw is None:
+        raise ConfigError(f"cannot read {path} (not a regular file)")
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"cannot read {path} (larger than 1 MiB)")
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -123,6 +128,23 @@ def load_endpoint(environ: Mapping[str, str]) -> Endpoint | None:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} does not hold a JSON object")
     return parse_entry(data.get("set_status_detail"), path)
+
+
+def _read_small_file(path: str) -> bytes | None:
+    """At most ``MAX_CONFIG_BYTES + 1`` bytes of a regular file; None for anything else.
+
+    Opened without blocking (a FIFO would wait for a writer for ever) and checked on the open
+    descriptor, so what is read is what was checked.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_CONFIG_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def parse_entry(entry: object, where: str) -> Endpoint:

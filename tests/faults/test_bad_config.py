@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import os
 from pathlib import Path
+from typing import Callable
 
 import pytest
 
@@ -78,3 +80,40 @@ def test_bad_environment_values_warn_once_each_and_use_defaults(tmp_path: Path) 
     warnings = [line for line in run.err.splitlines() if line.startswith("vhtqdm:")]
     assert any("VHTQDM_STATUS_INTERVAL='soon'" in w for w in warnings), warnings
     assert len([w for w in warnings if "STATUS_INTERVAL" in w]) == 1
+
+
+def _fifo(path: Path) -> None:
+    os.mkfifo(path)
+
+
+def _device(path: Path) -> None:
+    path.symlink_to("/dev/zero")  # endless: a plain read() would fill memory for ever
+
+
+NOT_A_FILE = {"a FIFO": _fifo, "a device": _device}
+
+
+@pytest.mark.parametrize("make", NOT_A_FILE.values(), ids=list(NOT_A_FILE))
+def test_a_config_that_is_not_a_regular_file_never_blocks(
+    make: Callable[[Path], None], tmp_path: Path
+) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    make(config / "api.json")
+    run = run_script(JOB, config, timeout=20)  # the previous code hung in open() for ever
+    assert run.code == 0 and run.out == "done\n"
+    warnings = [line for line in run.err.splitlines() if line.startswith("vhtqdm:")]
+    assert len(warnings) == 1, run.err
+    assert "not a regular file" in warnings[0] and "status mirroring is off" in warnings[0]
+
+
+def test_a_config_over_the_size_cap_warns_once(tmp_path: Path) -> None:
+    config = tmp_path / "config"
+    config.mkdir()
+    entry = json.dumps({"set_status_detail": ENTRY})
+    (config / "api.json").write_text(entry + " " * (2 << 20))  # valid JSON, but 2 MiB
+    run = run_script(JOB, config)
+    assert run.code == 0 and run.out == "done\n"
+    warnings = [line for line in run.err.splitlines() if line.startswith("vhtqdm:")]
+    assert len(warnings) == 1, run.err
+    assert "larger than 1 MiB" in warnings[0]
