@@ -85,6 +85,8 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
             if self.disable:
                 self._vh = None
             else:
+                if self._vh_log is not None and self._vh_log.file is None:
+                    _logmode.hide(self)
                 mirror.add(self)
 
     def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any) -> None:

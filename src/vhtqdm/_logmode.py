@@ -7,7 +7,8 @@ stderr that is not a terminal, tqdm is handed a sink to draw into instead, and t
 ``log_interval`` seconds, plus a line when the bar closes or is reset for another round.
 
 A bar given ``disable=None`` (tqdm: "off when not a terminal") gets the sink and no lines at all:
-nothing is printed, as its author asked, yet the bar counts, so the status still shows it.
+nothing is printed, as its author asked, and it holds no line of the terminal (the bars that
+draw are drawn where tqdm draws them), yet it counts, so the status still shows it.
 """
 
 from __future__ import annotations
@@ -135,6 +136,19 @@ def _isatty(file: Any) -> bool:
         return bool(file.isatty())
     except Exception:
         return False
+
+
+def hide(bar: Any) -> None:
+    """Take a bar that draws nothing (``disable=None`` kept counting) off tqdm's screen.
+
+    tqdm gives every bar in its ``_instances`` a line of the terminal; a bar tqdm itself would
+    have disabled must not hold one, or the bars that do draw would be drawn a line lower.
+    """
+    with bar.get_lock():
+        bar._instances.discard(bar)
+        # Closing it must not move an overflowing bar into its line either (tqdm's
+        # _decr_instances moves bars at or below ``nrows - 1``).
+        bar.nrows = sys.maxsize
 
 
 def plan(
