@@ -41,7 +41,7 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
     - ``sparkline_window``: points kept per sparkline (default 40, ``VHTQDM_SPARKLINE_WINDOW``).
     - ``log_interval``: when mirrored and drawing on a stdout/stderr that is not a terminal, print a
       plain line at most every so many seconds (default 30, ``VHTQDM_LOG_INTERVAL``; 0: tqdm's
-      own ``\r`` redraws).
+      own ``\\r`` redraws).
     - ``metadata``: also print numeric postfix values as Valohai metadata lines (default False,
       ``VHTQDM_METADATA``).
     """

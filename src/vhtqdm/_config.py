@@ -17,6 +17,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Union
 from urllib.parse import parse_qsl, urlsplit
 
+from ._words import falsy, truthy
+
 DEFAULT_CONFIG_DIR = "/valohai/config"
 DEFAULT_INTERVAL = 5.0
 MIN_INTERVAL = 0.5  # the platform is a shared API: regular posts at most twice a second
@@ -81,17 +83,9 @@ class Settings:
     flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
 
 
-def _truthy(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def _falsy(value: str) -> bool:
-    return value.strip().lower() in ("0", "false", "no", "off", "none", "")
-
-
 def disabled_reason(environ: Mapping[str, str]) -> str | None:
     """Why this process must not mirror at all, or None. Not an error: nothing is logged."""
-    if _truthy(environ.get("VHTQDM_DISABLE", "")):
+    if truthy(environ.get("VHTQDM_DISABLE", "")):
         return "VHTQDM_DISABLE is set"
     # Distributed launchers (torchrun, accelerate, Lightning) start one process per device; only
     # the first process of each Valohai execution speaks for it. LOCAL_RANK is per machine (and
@@ -182,9 +176,9 @@ def parse_charted(value: object) -> Charted:
 
     False becomes the empty set: "chart none of the keys".
     """
-    if value is True or (isinstance(value, str) and _truthy(value)):
+    if value is True or (isinstance(value, str) and truthy(value)):
         return True
-    if value is False or (isinstance(value, str) and _falsy(value)):
+    if value is False or (isinstance(value, str) and falsy(value)):
         return frozenset()
     if isinstance(value, str):
         return frozenset(k.strip() for k in value.split(",") if k.strip())
@@ -205,9 +199,9 @@ def parse_window(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"sparkline_window must be a whole number, not {value!r:.40}")
     points = int(value)
-    if points < 2:
-        raise ValueError(f"sparkline_window must be at least 2, not {value!r:.40}")
-    return min(points, MAX_WINDOW)
+    if not 2 <= points <= MAX_WINDOW:
+        raise ValueError(f"sparkline_window must be from 2 to {MAX_WINDOW}, not {value!r:.40}")
+    return points
 
 
 def parse_timeout(value: object) -> float:

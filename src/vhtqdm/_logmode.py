@@ -85,7 +85,7 @@ class LogLine:
             self.printed_n = bar.n
 
 
-def parse_interval(value: object) -> float:
+def parse_log_interval(value: object) -> float:
     """Seconds between two log lines of a bar; 0 means tqdm's own drawing."""
     seconds = float(value)  # type: ignore[arg-type]
     if not 0 <= seconds < math.inf:
@@ -102,7 +102,7 @@ def interval(value: object, environ: Mapping[str, str] = os.environ) -> float:
     if value is None:
         return DEFAULT_LOG_INTERVAL
     try:
-        return parse_interval(value)
+        return parse_log_interval(value)
     except (TypeError, ValueError):
         _log.warn_once(
             f"option:{source}", f"ignoring {source}={value!r:.40}: not a number of seconds >= 0"

@@ -117,3 +117,28 @@ def test_a_config_over_the_size_cap_warns_once(tmp_path: Path) -> None:
     warnings = [line for line in run.err.splitlines() if line.startswith("vhtqdm:")]
     assert len(warnings) == 1, run.err
     assert "larger than 1 MiB" in warnings[0]
+
+
+@pytest.mark.parametrize("value", ["1", "1000"])
+def test_a_sparkline_window_out_of_range_warns_once(value: str, tmp_path: Path) -> None:
+    # 1000 was clamped to 200 in silence by the previous code; 1 already warned.
+    write(tmp_path / "config", {"set_status_detail": ENTRY})
+    run = run_script(JOB, tmp_path / "config", env={"VHTQDM_SPARKLINE_WINDOW": value})
+    assert run.code == 0 and run.out == "done\n"
+    warnings = [w for w in run.err.splitlines() if "VHTQDM_SPARKLINE_WINDOW" in w]
+    assert len(warnings) == 1, run.err
+    assert f"VHTQDM_SPARKLINE_WINDOW='{value}'" in warnings[0]
+
+
+@pytest.mark.parametrize("words", [("none", "1"), ("off", "yes")])
+def test_every_setting_reads_the_same_true_and_false_words(
+    words: tuple[str, str], tmp_path: Path
+) -> None:
+    # The previous code took "none" as false for VHTQDM_DISABLE's neighbours but warned about
+    # it for VHTQDM_METADATA.
+    off, on = words
+    write(tmp_path / "config", {"set_status_detail": ENTRY})
+    env = {"VHTQDM_METADATA": off, "VHTQDM_SPARKLINES": on, "VHTQDM_DISABLE": off}
+    run = run_script(JOB, tmp_path / "config", env=env)
+    assert run.code == 0 and run.out == "done\n"
+    assert not [w for w in run.err.splitlines() if "METADATA" in w or "SPARKLINES" in w], run.err
