@@ -99,8 +99,15 @@ def test_label_pieces_are_tqdms_own(
     unit_scale: bool | float,
     unit_divisor: int,
 ) -> None:
+    # Without a rate the label shows none: tqdm must not derive one from the elapsed time.
     meter = _std.format_meter(
-        n, total, elapsed, unit=unit, unit_scale=unit_scale, rate=rate, unit_divisor=unit_divisor
+        n,
+        total,
+        elapsed if rate else 0,
+        unit=unit,
+        unit_scale=unit_scale,
+        rate=rate,
+        unit_divisor=unit_divisor,
     )
     bar = BarView(
         n=n,
@@ -283,3 +290,8 @@ def test_any_input_gives_a_small_status_of_valid_elements(bars, metrics, milesto
             assert all(math.isfinite(element[k]) for k in ("value", "min", "max"))
         if element["type"] == "sparkline":
             assert all(math.isfinite(v) for v in element["values"])
+
+
+def test_an_eta_beyond_any_clock_leaves_just_the_counts() -> None:
+    # tqdm's format_meter raises OverflowError here; the label keeps what can be shown.
+    assert bar_label(BarView(desc="x", n=1, total=10, rate=1e-308)) == "x 1/10"

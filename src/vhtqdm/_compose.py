@@ -137,36 +137,42 @@ def sparkline_line(points: Sequence[float], color_: str | None = None) -> str:
 
 
 _SEP = "\x00"
-_PIECES = _SEP.join(("{n_fmt}", "{total_fmt}", "{rate_fmt}", "{remaining}", "{elapsed}"))
+_PIECES = _SEP.join(("{n_fmt}", "{total_fmt}", "{rate_fmt}", "{remaining}"))
 
 
 def _pieces(bar: BarView) -> tuple[str, str, str, str, str] | None:
     """tqdm's own ``n_fmt``, ``total_fmt``, ``rate_fmt``, ``remaining`` and ``elapsed`` of ``bar``.
 
-    Straight from ``tqdm.format_meter``, so every count, unit scale, inverted rate (``2.00s/B``)
-    and time reads exactly as on the terminal. None for what tqdm itself cannot format; no rate
-    (``rate_fmt``) or ETA (``remaining``) is given as ``""``.
+    Straight from ``tqdm.format_meter`` (and its ``format_interval``), so every count, unit
+    scale, inverted rate (``2.00s/B``) and time reads exactly as on the terminal. No rate
+    (``rate_fmt``) or ETA (``remaining``) is ``""``, also when tqdm cannot format them (an ETA
+    beyond any clock); None when even the counts cannot be formatted.
     """
     n = bar.n if finite(bar.n) is not None else 0  # the bar's own type: tqdm prints 3 and 3.0
     total = bar.total if finite(bar.total) is not None else None
     rate = finite(bar.rate)
     scale = bar.unit_scale if finite(bar.unit_scale) is not None else bool(bar.unit_scale is True)
-    try:
+    unit = clean(bar.unit, 16) or "it"
+    divisor = finite(bar.unit_divisor) or 1000
+
+    def meter(rate: float | None) -> list[str]:
+        # elapsed 0 without a rate: tqdm would derive one from it, and that is not ours to show.
         text = _std.format_meter(
-            n,
-            total,
-            finite(bar.elapsed) or 0.0,
-            unit=clean(bar.unit, 16) or "it",
-            unit_scale=scale or False,
-            rate=rate if rate and rate > 0 else None,
-            unit_divisor=finite(bar.unit_divisor) or 1000,
-            bar_format=_PIECES,
-        )
-        n_fmt, total_fmt, rate_fmt, remaining, elapsed = str(text).split(_SEP)
+            n, total, 0.0, unit=unit, unit_scale=scale or False, rate=rate,
+            unit_divisor=divisor, bar_format=_PIECES,
+        )  # fmt: skip
+        return str(text).split(_SEP)
+
+    try:
+        elapsed = str(_std.format_interval(finite(bar.elapsed) or 0.0))
+        try:
+            if not (rate and rate > 0):
+                raise ValueError("no rate")
+            n_fmt, total_fmt, rate_fmt, remaining = meter(rate)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            (n_fmt, total_fmt, *_), rate_fmt, remaining = meter(None), "", ""
     except Exception:  # an overflowing or odd value tqdm's formatters reject
         return None
-    if not (rate and rate > 0):
-        rate_fmt = remaining = ""
     return n_fmt, total_fmt, rate_fmt.strip(), remaining, elapsed
 
 
