@@ -4,9 +4,12 @@ from __future__ import annotations
 
 import json
 import math
+import re
+from dataclasses import replace
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tqdm.std import tqdm as _std
 
 from vhtqdm._compose import (
     COMPLETE,
@@ -35,22 +38,102 @@ def lines(status: str) -> list[dict[str, object]]:
 
 def test_label_has_desc_counts_speed_and_eta() -> None:
     bar = BarView(desc="train: ", n=412, total=1875, rate=38.2)
-    assert bar_label(bar) == "train 412/1875 \u00b7 38.2 it/s \u00b7 ETA 00:38"
+    assert bar_label(bar) == "train 412/1875 \u00b7 38.20it/s \u00b7 ETA 00:38"
 
 
 def test_label_for_slow_bars_uses_seconds_per_unit() -> None:
     assert bar_label(BarView(n=3, total=10, rate=0.25, unit="epoch")) == (
-        "3/10 epoch \u00b7 4.00 s/epoch \u00b7 ETA 00:28"
+        "3/10 epoch \u00b7 4.00s/epoch \u00b7 ETA 00:28"
     )
 
 
 def test_label_of_a_finished_bar_gives_the_time_taken() -> None:
     bar = BarView(desc="train", n=10, total=10, rate=2.0, elapsed=65, outcome=COMPLETE)
-    assert bar_label(bar) == "train 10/10 \u00b7 2.00 it/s \u00b7 in 01:05"
+    assert bar_label(bar) == "train 10/10 \u00b7 2.00it/s \u00b7 in 01:05"
 
 
 def test_numeric_unit_scale_multiplies_like_tqdm() -> None:
-    assert bar_label(BarView(n=2, total=4, unit_scale=0.5, unit="kg")) == "1/2 kg"
+    assert bar_label(BarView(n=2, total=4, unit_scale=0.5, unit="kg")) == "1.0/2.0 kg"
+
+
+def test_unit_scale_1_is_si_scaling_as_in_tqdm() -> None:
+    # tqdm treats unit_scale=1 as True; the previous code showed raw counts.
+    assert bar_label(BarView(n=1500, total=3000, unit_scale=1)) == "1.50k/3.00k"
+
+
+def test_a_slow_scaled_rate_is_inverted_as_in_tqdm() -> None:
+    # tqdm shows 2.00s/B; the previous code showed 0.50B/s.
+    label = bar_label(BarView(n=3, total=10, rate=0.5, unit="B", unit_scale=True))
+    assert label == "3.00/10.0B \u00b7 2.00s/B \u00b7 ETA 00:14"
+
+
+def test_an_ended_bar_notes_what_ended_it() -> None:
+    bar = BarView(n=4, total=10, elapsed=3, outcome=EARLY, note="exit 3")
+    assert bar_label(bar) == "4/10 \u00b7 in 00:03 \u00b7 exit 3"
+
+
+# tqdm's default meter: ``…| n_fmt/total_fmt [elapsed<remaining, rate_fmt]`` or, with no total,
+# ``n_fmt{unit} [elapsed, rate_fmt]``.
+METER = re.compile(
+    r"\| (?P<n>\S+)/(?P<total>\S+) \[(?P<elapsed>[^<]*)<(?P<remaining>[^,]*), (?P<rate>.*)\]$"
+)
+METER_NO_TOTAL = re.compile(r"^(?P<n>.*?)(?P<unit>[A-Za-z]+) \[(?P<elapsed>.*), (?P<rate>.*)\]$")
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    n=st.one_of(st.integers(0, 10**9), st.floats(0, 1e9)),
+    total=st.one_of(st.none(), st.integers(1, 10**9)),
+    rate=st.one_of(st.none(), st.floats(1e-4, 1e7)),
+    elapsed=st.floats(0, 1e6),
+    unit=st.sampled_from(["it", "B", "epoch", "img"]),
+    unit_scale=st.sampled_from([False, True, 1, 0, 0.5, 8, 1024]),
+    unit_divisor=st.sampled_from([1000, 1024]),
+)
+def test_label_pieces_are_tqdms_own(
+    n: float,
+    total: int | None,
+    rate: float | None,
+    elapsed: float,
+    unit: str,
+    unit_scale: bool | float,
+    unit_divisor: int,
+) -> None:
+    # Without a rate the label shows none: tqdm must not derive one from the elapsed time.
+    meter = _std.format_meter(
+        n,
+        total,
+        elapsed if rate else 0,
+        unit=unit,
+        unit_scale=unit_scale,
+        rate=rate,
+        unit_divisor=unit_divisor,
+    )
+    bar = BarView(
+        n=n,
+        total=total,
+        rate=rate,
+        elapsed=elapsed,
+        unit=unit,
+        unit_scale=unit_scale,
+        unit_divisor=unit_divisor,
+    )
+    parts = bar_label(bar).split(" \u00b7 ")
+    counted = bool(total) and n < total + 0.5  # tqdm drops a total the count has passed
+    shown = METER.search(meter) if counted else METER_NO_TOTAL.match(meter)
+    assert shown is not None, meter
+    if counted:
+        assert parts[0].startswith(f"{shown['n']}/{shown['total']}")
+    else:
+        assert parts[0] == f"{shown['n']}{shown['unit']}"
+    if rate is None:
+        assert len(parts) == 1
+        return
+    assert parts[1] == shown["rate"].strip()
+    if total and total > n:
+        assert parts[2] == f"ETA {shown['remaining']}"
+    ended = bar_label(replace(bar, outcome=COMPLETE)).split(" \u00b7 ")
+    assert ended[-1] == f"in {shown['elapsed']}"
 
 
 def test_elements_accept_ints_and_floats() -> None:
@@ -207,3 +290,8 @@ def test_any_input_gives_a_small_status_of_valid_elements(bars, metrics, milesto
             assert all(math.isfinite(element[k]) for k in ("value", "min", "max"))
         if element["type"] == "sparkline":
             assert all(math.isfinite(v) for v in element["values"])
+
+
+def test_an_eta_beyond_any_clock_leaves_just_the_counts() -> None:
+    # tqdm's format_meter raises OverflowError here; the label keeps what can be shown.
+    assert bar_label(BarView(desc="x", n=1, total=10, rate=1e-308)) == "x 1/10"

@@ -497,3 +497,19 @@ def test_log_lines_metadata_and_writes_share_stdout_line_by_line(
     assert lines[-1].startswith("fit: 100%")
     for line in lines:
         assert line.startswith(("fit:", "checkpoint saved")) or "step" in json.loads(line)
+
+
+def test_a_sparkline_window_keyword_out_of_range_warns(
+    valohai: StatusServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    # The previous code clamped 1000 to 200 in silence.
+    vh_tqdm(total=1, sparkline_window=1000, **quiet()).close()
+    assert "sparkline_window" in caplog.text and "1000" in caplog.text
+
+
+def test_help_renders_without_control_characters() -> None:
+    import pydoc
+
+    for thing in (vhtqdm, vh_tqdm):
+        text = pydoc.render_doc(thing, renderer=pydoc.plaintext)
+        assert "\r" not in text  # a literal carriage return in a docstring garbled help()

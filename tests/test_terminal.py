@@ -2,8 +2,16 @@
 
 from __future__ import annotations
 
+import fcntl
 import io
+import os
+import pty
+import struct
+import subprocess
+import sys
+import termios
 from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -14,6 +22,7 @@ from tqdm.std import tqdm as std_tqdm
 import vhtqdm
 from vhtqdm import tqdm
 
+from .helpers import job_env
 from .server import StatusServer
 
 FORMAT = "{desc}{percentage:3.0f}%|{bar}| {n_fmt}/{total_fmt}{postfix}"  # no clock in it
@@ -133,3 +142,52 @@ def test_extra_keywords_are_not_passed_to_tqdm() -> None:
     bar.close()
     with pytest.raises(Exception, match="Unknown argument"):
         tqdm(total=1, file=io.StringIO(), not_an_option=1)
+
+
+NESTED = """
+import sys
+from {module} import tqdm
+FORMAT = "{{desc}} {{n}}/{{total}}"  # no clock in it
+for epoch in tqdm(range(2), desc="epoch", disable=None, bar_format=FORMAT):  # stderr: a file
+    for step in tqdm(range(3), desc="step", file=sys.stdout, bar_format=FORMAT, mininterval=0):
+        pass
+"""
+
+
+def terminal_bytes(module: str, config_dir: Path | None, tmp_path: Path) -> bytes:
+    """What a job writes to its terminal stdout, its stderr going to a file (a common setup)."""
+    leader, follower = pty.openpty()
+    fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 24, 80, 0, 0))  # 80x24
+    with open(tmp_path / f"stderr-{module}", "wb") as stderr:
+        proc = subprocess.Popen(
+            [sys.executable, "-c", NESTED.format(module=module)],
+            stdout=follower,
+            stderr=stderr,
+            env=job_env(config_dir, {"TERM": "xterm"}),
+        )
+    os.close(follower)
+    seen = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:  # EIO: the job ended and closed the terminal
+            break
+        if not chunk:
+            break
+        seen += chunk
+    os.close(leader)
+    assert proc.wait(timeout=30) == 0
+    return seen
+
+
+@pytest.mark.slow
+def test_a_hidden_bar_takes_no_screen_line(
+    server: StatusServer, config_dir: Path, tmp_path: Path
+) -> None:
+    # The outer bar is hidden (disable=None, stderr not a terminal) but mirrored; it took screen
+    # line 0, so the previous code drew the inner bar one line down (newlines, cursor-ups).
+    theirs = terminal_bytes("tqdm", None, tmp_path)
+    assert b"step 3/3" in theirs
+    assert terminal_bytes("vhtqdm", config_dir, tmp_path) == theirs
+    assert terminal_bytes("vhtqdm", None, tmp_path) == theirs
+    assert server.last is not None and "epoch 2/2" in server.last.status  # it still counted

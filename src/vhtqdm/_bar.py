@@ -41,7 +41,7 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
     - ``sparkline_window``: points kept per sparkline (default 40, ``VHTQDM_SPARKLINE_WINDOW``).
     - ``log_interval``: when mirrored and drawing on a stdout/stderr that is not a terminal, print a
       plain line at most every so many seconds (default 30, ``VHTQDM_LOG_INTERVAL``; 0: tqdm's
-      own ``\r`` redraws).
+      own ``\\r`` redraws).
     - ``metadata``: also print numeric postfix values as Valohai metadata lines (default False,
       ``VHTQDM_METADATA``).
     """
@@ -69,7 +69,8 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
     ) -> None:
         # tqdm's __init__ may already call set_postfix() and refresh(): be ready before it.
         self._vh: Mirror | None = None
-        self._vh_error: BaseException | None = None
+        self._vh_outcome: str | None = None  # how an exception leaving the `with` ended the bar
+        self._vh_note = ""
         self._vh_log = None
         self._vh_meta = False
         mirror = _process.get() if status is not False else None
@@ -84,6 +85,8 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
             if self.disable:
                 self._vh = None
             else:
+                if self._vh_log is not None and self._vh_log.file is None:
+                    _logmode.hide(self)
                 mirror.add(self)
 
     def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any) -> None:
@@ -161,7 +164,11 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
         if exc_value is not None and self._vh is not None:
-            self._vh_error = exc_value  # the bar failed (or was interrupted) inside its `with`
+            from ._mirror import ended_by  # loaded with the mirror
+
+            # Plain text only: keeping the exception would keep its traceback's frames alive.
+            with contextlib.suppress(Exception):
+                self._vh_outcome, self._vh_note = ended_by(exc_value)
         return super().__exit__(exc_type, exc_value, traceback)
 
     def close(self) -> None:

@@ -45,6 +45,7 @@ class BarView:
     unit_scale: bool | float = False
     unit_divisor: float = 1000
     outcome: str = RUNNING
+    note: str = ""  # why it ended, when its outcome does not say it: ``exit 3``
 
 
 @dataclass(frozen=True)
@@ -135,62 +136,79 @@ def sparkline_line(points: Sequence[float], color_: str | None = None) -> str:
 # -- bars ---------------------------------------------------------------------------------------
 
 
-def _count(value: float, si: bool, divisor: float) -> str:
-    if si:
-        return str(_std.format_sizeof(value, divisor=divisor))
-    return str(_round(value, 6))
+_SEP = "\x00"
+_PIECES = _SEP.join(("{n_fmt}", "{total_fmt}", "{rate_fmt}", "{remaining}"))
 
 
-def _rate(rate: float | None, unit: str, si: bool) -> str:
-    if not rate or rate <= 0:
-        return ""
-    if si:
-        return f"{_std.format_sizeof(rate)}{unit}/s"
-    if rate < 1:
-        return f"{_three(1 / rate)} s/{unit}"
-    return f"{_three(rate)} {unit}/s"
+def _pieces(bar: BarView) -> tuple[str, str, str, str, str] | None:
+    """tqdm's own ``n_fmt``, ``total_fmt``, ``rate_fmt``, ``remaining`` and ``elapsed`` of ``bar``.
+
+    Straight from ``tqdm.format_meter`` (and its ``format_interval``), so every count, unit
+    scale, inverted rate (``2.00s/B``) and time reads exactly as on the terminal. No rate
+    (``rate_fmt``) or ETA (``remaining``) is ``""``, also when tqdm cannot format them (an ETA
+    beyond any clock); None when even the counts cannot be formatted.
+    """
+    n = bar.n if finite(bar.n) is not None else 0  # the bar's own type: tqdm prints 3 and 3.0
+    total = bar.total if finite(bar.total) is not None else None
+    rate = finite(bar.rate)
+    scale = bar.unit_scale if finite(bar.unit_scale) is not None else bool(bar.unit_scale is True)
+    unit = clean(bar.unit, 16) or "it"
+    divisor = finite(bar.unit_divisor) or 1000
+
+    def meter(rate: float | None) -> list[str]:
+        # elapsed 0 without a rate: tqdm would derive one from it, and that is not ours to show.
+        text = _std.format_meter(
+            n, total, 0.0, unit=unit, unit_scale=scale or False, rate=rate,
+            unit_divisor=divisor, bar_format=_PIECES,
+        )  # fmt: skip
+        return str(text).split(_SEP)
+
+    try:
+        elapsed = str(_std.format_interval(finite(bar.elapsed) or 0.0))
+        try:
+            if not (rate and rate > 0):
+                raise ValueError("no rate")
+            n_fmt, total_fmt, rate_fmt, remaining = meter(rate)
+        except (ValueError, OverflowError, ZeroDivisionError):
+            (n_fmt, total_fmt, *_), rate_fmt, remaining = meter(None), "", ""
+    except Exception:  # an overflowing or odd value tqdm's formatters reject
+        return None
+    return n_fmt, total_fmt, rate_fmt.strip(), remaining, elapsed
 
 
-def _three(x: float) -> str:
-    """About three significant digits without exponent: ``1234``, ``38.2``, ``2.00``."""
-    return f"{x:.0f}" if x >= 100 else f"{x:.1f}" if x >= 10 else f"{x:.2f}"
+def _has_total(bar: BarView) -> bool:
+    """Whether tqdm shows ``n/total``: it drops a total the count has passed."""
+    total, n = finite(bar.total), finite(bar.n) or 0.0
+    return total is not None and total > 0 and n < total + 0.5
 
 
-def _duration(seconds: float) -> str:
-    """tqdm's ``[H:]MM:SS``; ``?`` beyond a century (or when not finite)."""
-    return str(_std.format_interval(seconds)) if 0 <= seconds < 3.2e9 else "?"
+def _counts(bar: BarView, pieces: tuple[str, str, str, str, str] | None) -> str:
+    """``412/1875`` (unit after it unless ``it``: ``3/10 epoch``, ``1.20k/3.40kB``) or ``412it``."""
+    unit = clean(bar.unit, 16) or "it"
+    n_fmt, total_fmt = pieces[:2] if pieces else ("?", "?")
+    if _has_total(bar):
+        if unit == "it":
+            return f"{n_fmt}/{total_fmt}"
+        return f"{n_fmt}/{total_fmt}{unit if bar.unit_scale is True else ' ' + unit}"
+    return f"{n_fmt}{unit}"  # as tqdm shows a bar without a total
 
 
 def bar_label(bar: BarView) -> str:
-    """``train 412/1875 · 38.2 it/s · ETA 00:40`` (tqdm's units, scaling and time format)."""
-    n = finite(bar.n) or 0.0
-    total = finite(bar.total)
-    rate = finite(bar.rate)
-    elapsed = finite(bar.elapsed) or 0.0
-    unit = clean(bar.unit, 16) or "it"
-    scale = bar.unit_scale
-    si = scale is True
-    factor = finite(scale) if not isinstance(scale, bool) else None
-    if factor and factor != 1:
-        n = finite(n * factor) or 0.0
-        total = finite(total * factor) if total is not None else None
-        rate = finite(rate * factor) if rate is not None else None
-    divisor = finite(bar.unit_divisor) or 1000.0
-
+    """``train 412/1875 · 38.20it/s · ETA 00:40``, or ``… · in 00:12`` once ended: tqdm's pieces."""
+    pieces = _pieces(bar)
+    parts = [_counts(bar, pieces)]
+    if pieces is not None:
+        rate_fmt, remaining, elapsed = pieces[2:]
+        if rate_fmt:
+            parts.append(rate_fmt)
+        total, n = finite(bar.total), finite(bar.n) or 0.0
+        if bar.outcome != RUNNING:
+            parts.append(f"in {elapsed}")
+        elif remaining and total is not None and total > n:
+            parts.append(f"ETA {remaining}")
+    if bar.note and bar.outcome != RUNNING:
+        parts.append(clean(bar.note, 40))
     desc = clean(bar.desc, DESC_CHARS + 2).rstrip(":").rstrip()
-    parts = []
-    if total is not None and total > 0:
-        suffix = "" if unit == "it" else (unit if si else f" {unit}")
-        parts.append(f"{_count(n, si, divisor)}/{_count(total, si, divisor)}{suffix}")
-    else:
-        parts.append(f"{_count(n, si, divisor)}{'' if si and unit != 'it' else ' '}{unit}")
-    speed = _rate(rate, unit, si)
-    if speed:
-        parts.append(speed)
-    if bar.outcome != RUNNING:
-        parts.append(f"in {_duration(elapsed)}")
-    elif speed and total is not None and total > n and rate:
-        parts.append(f"ETA {_duration((total - n) / rate)}")
     label = " \u00b7 ".join(parts)
     return f"{desc} {label}" if desc else label
 
@@ -205,12 +223,8 @@ def bar_line(bar: BarView) -> str:
 
 
 def position(bar: BarView) -> str:
-    """Where a bar stopped, for the failure line: ``412/1875`` or ``1234 it``."""
-    n = finite(bar.n) or 0.0
-    total = finite(bar.total)
-    if total is not None and total > 0:
-        return f"{_round(n, 6)}/{_round(total, 6)}"
-    return f"{_round(n, 6)} {clean(bar.unit, 16) or 'it'}"
+    """Where a bar stopped, for the failure line: ``412/1875`` or ``1234it`` (tqdm's counts)."""
+    return _counts(bar, _pieces(bar))
 
 
 # -- the whole status ---------------------------------------------------------------------------

@@ -11,10 +11,13 @@ import json
 import math
 import os
 import re
+import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Union
 from urllib.parse import parse_qsl, urlsplit
+
+from ._words import falsy, truthy
 
 DEFAULT_CONFIG_DIR = "/valohai/config"
 DEFAULT_INTERVAL = 5.0
@@ -22,6 +25,7 @@ MIN_INTERVAL = 0.5  # the platform is a shared API: regular posts at most twice 
 DEFAULT_WINDOW = 40
 MAX_WINDOW = 200
 DEFAULT_FLUSH_TIMEOUT = 2.0
+MAX_CONFIG_BYTES = 1 << 20  # api.json is a few hundred bytes; anything this big is not it
 
 #: ``True`` = every numeric postfix value, or the set of keys to chart (empty = none).
 Charted = Union[Literal[True], "frozenset[str]"]
@@ -79,17 +83,9 @@ class Settings:
     flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
 
 
-def _truthy(value: str) -> bool:
-    return value.strip().lower() in ("1", "true", "yes", "on")
-
-
-def _falsy(value: str) -> bool:
-    return value.strip().lower() in ("0", "false", "no", "off", "none", "")
-
-
 def disabled_reason(environ: Mapping[str, str]) -> str | None:
     """Why this process must not mirror at all, or None. Not an error: nothing is logged."""
-    if _truthy(environ.get("VHTQDM_DISABLE", "")):
+    if truthy(environ.get("VHTQDM_DISABLE", "")):
         return "VHTQDM_DISABLE is set"
     # Distributed launchers (torchrun, accelerate, Lightning) start one process per device; only
     # the first process of each Valohai execution speaks for it. LOCAL_RANK is per machine (and
@@ -108,12 +104,15 @@ def load_endpoint(environ: Mapping[str, str]) -> Endpoint | None:
     """Read ``$VH_CONFIG_DIR/api.json``; None when there is no such file (not on Valohai)."""
     path = config_path(environ)
     try:
-        with open(path, "rb") as fh:
-            raw = fh.read(1 << 20)
+        raw = _read_small_file(path)
     except (FileNotFoundError, NotADirectoryError):
         return None
     except OSError as exc:
         raise ConfigError(f"cannot read {path} ({exc.strerror or type(exc).__name__})") from None
+    if raw is None:
+        raise ConfigError(f"cannot read {path} (not a regular file)")
+    if len(raw) > MAX_CONFIG_BYTES:
+        raise ConfigError(f"cannot read {path} (larger than 1 MiB)")
     try:
         data = json.loads(raw.decode("utf-8-sig"))
     except UnicodeDecodeError:
@@ -123,6 +122,23 @@ def load_endpoint(environ: Mapping[str, str]) -> Endpoint | None:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} does not hold a JSON object")
     return parse_entry(data.get("set_status_detail"), path)
+
+
+def _read_small_file(path: str) -> bytes | None:
+    """At most ``MAX_CONFIG_BYTES + 1`` bytes of a regular file; None for anything else.
+
+    Opened without blocking (a FIFO would wait for a writer for ever) and checked on the open
+    descriptor, so what is read is what was checked.
+    """
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_CLOEXEC", 0)
+    fd = os.open(path, flags)
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            return None
+        with os.fdopen(fd, "rb", closefd=False) as fh:
+            return fh.read(MAX_CONFIG_BYTES + 1)
+    finally:
+        os.close(fd)
 
 
 def parse_entry(entry: object, where: str) -> Endpoint:
@@ -160,9 +176,9 @@ def parse_charted(value: object) -> Charted:
 
     False becomes the empty set: "chart none of the keys".
     """
-    if value is True or (isinstance(value, str) and _truthy(value)):
+    if value is True or (isinstance(value, str) and truthy(value)):
         return True
-    if value is False or (isinstance(value, str) and _falsy(value)):
+    if value is False or (isinstance(value, str) and falsy(value)):
         return frozenset()
     if isinstance(value, str):
         return frozenset(k.strip() for k in value.split(",") if k.strip())
@@ -183,9 +199,9 @@ def parse_window(value: object) -> int:
     if isinstance(value, bool) or not isinstance(value, (int, str)):
         raise ValueError(f"sparkline_window must be a whole number, not {value!r:.40}")
     points = int(value)
-    if points < 2:
-        raise ValueError(f"sparkline_window must be at least 2, not {value!r:.40}")
-    return min(points, MAX_WINDOW)
+    if not 2 <= points <= MAX_WINDOW:
+        raise ValueError(f"sparkline_window must be from 2 to {MAX_WINDOW}, not {value!r:.40}")
+    return points
 
 
 def parse_timeout(value: object) -> float:

@@ -6,9 +6,12 @@ turn our notice into an exception inside the user's loop; a log record cannot.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import sys
 from collections.abc import Iterable
+
+from tqdm.std import tqdm as std_tqdm
 
 logger = logging.getLogger("vhtqdm")
 
@@ -35,20 +38,20 @@ def warn_once(topic: str, message: str) -> None:
 
     With no logging configured, Python would print it wherever the cursor is: in the middle of a
     progress bar's line. Then it goes through ``tqdm.write``, on a line of its own above the bars.
+    A handler or stream that raises (a log sink that is down) loses the notice, never the job.
     """
     if topic in _said:
         return
     _said.add(topic)
-    text = redact(message)
-    if logger.isEnabledFor(logging.WARNING) and not logger.hasHandlers():
-        try:
-            from ._bar import tqdm
-
-            tqdm.write(f"vhtqdm: {text}", file=sys.stderr)
-            return
-        except Exception:
-            pass
-    logger.warning("vhtqdm: %s", text)
+    with contextlib.suppress(Exception):
+        text = redact(message)
+        if logger.isEnabledFor(logging.WARNING) and not logger.hasHandlers():
+            with contextlib.suppress(Exception):
+                if sys.stderr is not None:
+                    # tqdm's class, not ours: the same class-wide lock and bars, no import cycle.
+                    std_tqdm.write(f"vhtqdm: {text}", file=sys.stderr)
+                    return
+        logger.warning("vhtqdm: %s", text)
 
 
 def info_once(topic: str, message: str) -> None:
@@ -56,7 +59,8 @@ def info_once(topic: str, message: str) -> None:
     if topic in _said:
         return
     _said.add(topic)
-    logger.info("vhtqdm: %s", redact(message))
+    with contextlib.suppress(Exception):  # as in warn_once: a raising handler loses the notice
+        logger.info("vhtqdm: %s", redact(message))
 
 
 class _Redact(logging.Filter):

@@ -7,7 +7,8 @@ stderr that is not a terminal, tqdm is handed a sink to draw into instead, and t
 ``log_interval`` seconds, plus a line when the bar closes or is reset for another round.
 
 A bar given ``disable=None`` (tqdm: "off when not a terminal") gets the sink and no lines at all:
-nothing is printed, as its author asked, yet the bar counts, so the status still shows it.
+nothing is printed, as its author asked, and it holds no line of the terminal (the bars that
+draw are drawn where tqdm draws them), yet it counts, so the status still shows it.
 """
 
 from __future__ import annotations
@@ -84,7 +85,7 @@ class LogLine:
             self.printed_n = bar.n
 
 
-def parse_interval(value: object) -> float:
+def parse_log_interval(value: object) -> float:
     """Seconds between two log lines of a bar; 0 means tqdm's own drawing."""
     seconds = float(value)  # type: ignore[arg-type]
     if not 0 <= seconds < math.inf:
@@ -101,7 +102,7 @@ def interval(value: object, environ: Mapping[str, str] = os.environ) -> float:
     if value is None:
         return DEFAULT_LOG_INTERVAL
     try:
-        return parse_interval(value)
+        return parse_log_interval(value)
     except (TypeError, ValueError):
         _log.warn_once(
             f"option:{source}", f"ignoring {source}={value!r:.40}: not a number of seconds >= 0"
@@ -135,6 +136,19 @@ def _isatty(file: Any) -> bool:
         return bool(file.isatty())
     except Exception:
         return False
+
+
+def hide(bar: Any) -> None:
+    """Take a bar that draws nothing (``disable=None`` kept counting) off tqdm's screen.
+
+    tqdm gives every bar in its ``_instances`` a line of the terminal; a bar tqdm itself would
+    have disabled must not hold one, or the bars that do draw would be drawn a line lower.
+    """
+    with bar.get_lock():
+        bar._instances.discard(bar)
+        # Closing it must not move an overflowing bar into its line either (tqdm's
+        # _decr_instances moves bars at or below ``nrows - 1``).
+        bar.nrows = sys.maxsize
 
 
 def plan(

@@ -19,22 +19,20 @@ from collections.abc import Iterable, Mapping
 from typing import TYPE_CHECKING, Any
 
 from . import _log
+from ._words import falsy, truthy
 
 if TYPE_CHECKING:
     from ._mirror import Mirror
-
-_TRUE = ("1", "true", "yes", "on")
-_FALSE = ("0", "false", "no", "off", "")
 
 
 def enabled(value: object, environ: Mapping[str, str] = os.environ) -> bool:
     """The ``metadata`` keyword, else ``VHTQDM_METADATA`` (off by default; bad values warn)."""
     if value is not None:
         return bool(value)
-    raw = environ.get("VHTQDM_METADATA", "").strip().lower()
-    if raw in _TRUE:
+    raw = environ.get("VHTQDM_METADATA", "")
+    if truthy(raw):
         return True
-    if raw not in _FALSE:
+    if not falsy(raw):
         _log.warn_once(
             "env:VHTQDM_METADATA", f"ignoring VHTQDM_METADATA={raw[:40]!r}: not a valid value"
         )

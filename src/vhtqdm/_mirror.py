@@ -97,6 +97,7 @@ def snapshot(bar: Any, outcome: str = RUNNING) -> BarView:
         unit_scale=getattr(bar, "unit_scale", False),
         unit_divisor=getattr(bar, "unit_divisor", 1000),
         outcome=outcome,
+        note=str(getattr(bar, "_vh_note", "")) if outcome != RUNNING else "",
     )
 
 
@@ -105,11 +106,26 @@ def _position(bar: Any) -> int:
     return int(abs(getattr(bar, "pos", 0) or 0))
 
 
+def ended_by(error: BaseException) -> tuple[str | None, str]:
+    """What an exception leaving a bar's ``with`` says: its outcome (None: by its count), a note.
+
+    A failure or an interrupt names itself; ``sys.exit`` (early stopping) and a generator closed
+    early (``GeneratorExit``) are no failure: the bar closed where it was, noting a non-zero exit.
+    """
+    if isinstance(error, SystemExit):
+        code = error.code
+        status = 0 if code is None else int(code) if isinstance(code, int) else 1
+        return (EARLY, f"exit {status}") if status else (None, "")
+    if isinstance(error, GeneratorExit):
+        return None, ""
+    return (INTERRUPTED if isinstance(error, KeyboardInterrupt) else FAILED), ""
+
+
 def outcome_of(bar: Any) -> str:
-    """How a bar ended: failed / interrupted (an exception left its ``with``), complete, early."""
-    error = getattr(bar, "_vh_error", None)
-    if error is not None:
-        return INTERRUPTED if isinstance(error, KeyboardInterrupt) else FAILED
+    """How a bar ended: as its ``with`` said (failed, interrupted, exit), else complete or early."""
+    outcome = getattr(bar, "_vh_outcome", None)
+    if outcome is not None:
+        return str(outcome)
     total, n = getattr(bar, "total", None), getattr(bar, "n", 0)
     try:
         return COMPLETE if total is None or n >= total else EARLY
@@ -236,9 +252,6 @@ class Mirror:
         self.sender.submit(urgent=True)
 
     # -- composing (on the sender thread) -------------------------------------------------------
-
-    def has_live(self) -> bool:
-        return bool(self._live)
 
     def compose(self) -> tuple[str, bool]:
         """The status to post now, and whether bars are still running."""

@@ -10,52 +10,46 @@ sparklines. Importing this module imports Lightning; ``vhtqdm`` itself never doe
 
 from __future__ import annotations
 
-import sys
-from typing import Any
-
-from lightning.pytorch.callbacks.progress.tqdm_progress import Tqdm as _LightningTqdm
-from lightning.pytorch.callbacks.progress.tqdm_progress import TQDMProgressBar as _TQDMProgressBar
+from lightning.pytorch.callbacks.progress import tqdm_progress as _tqdm_progress
 
 from ._bar import tqdm as _vhtqdm
+from ._seam import building
 
 __all__ = ["TQDMProgressBar", "Tqdm"]
 
 
-class Tqdm(_vhtqdm, _LightningTqdm):  # type: ignore[misc]  # untyped bases
+class Tqdm(_vhtqdm, _tqdm_progress.Tqdm):  # type: ignore[misc]  # untyped bases
     """Lightning's bar (its number padding, its choice of notebook or text) mirrored."""
 
 
-class TQDMProgressBar(_TQDMProgressBar):  # type: ignore[misc]
+class TQDMProgressBar(_tqdm_progress.TQDMProgressBar):  # type: ignore[misc]
     """Lightning's ``TQDMProgressBar`` whose bars are :class:`Tqdm`: same output, same options.
 
-    Each ``init_*_tqdm`` builds the bar Lightning 2.x builds, with vhtqdm's class.
+    Each ``init_*_tqdm`` is Lightning's own, run while its ``Tqdm`` is vhtqdm's: Lightning keeps
+    choosing the bars' arguments.
     """
 
-    def _bar(self, desc: str, position: int, leave: bool, **extra: Any) -> Tqdm:
-        return Tqdm(
-            desc=desc,
-            position=position,
-            disable=self.is_disabled,
-            leave=leave,
-            dynamic_ncols=True,
-            file=sys.stdout,
-            bar_format=self.BAR_FORMAT,
-            **extra,
-        )
-
     def init_sanity_tqdm(self) -> Tqdm:
-        return self._bar(self.sanity_check_description, 2 * self.process_position, False)
+        with building(_tqdm_progress, "Tqdm", Tqdm):
+            bar: Tqdm = super().init_sanity_tqdm()
+        return bar
 
     def init_train_tqdm(self) -> Tqdm:
-        return self._bar(self.train_description, 2 * self.process_position, True, smoothing=0)
+        with building(_tqdm_progress, "Tqdm", Tqdm):
+            bar: Tqdm = super().init_train_tqdm()
+        return bar
 
     def init_predict_tqdm(self) -> Tqdm:
-        return self._bar(self.predict_description, 2 * self.process_position, True, smoothing=0)
+        with building(_tqdm_progress, "Tqdm", Tqdm):
+            bar: Tqdm = super().init_predict_tqdm()
+        return bar
 
     def init_validation_tqdm(self) -> Tqdm:
-        has_main_bar = self.trainer.state.fn != "validate"  # no train bar in trainer.validate()
-        position = 2 * self.process_position + has_main_bar
-        return self._bar(self.validation_description, position, not has_main_bar)
+        with building(_tqdm_progress, "Tqdm", Tqdm):
+            bar: Tqdm = super().init_validation_tqdm()
+        return bar
 
     def init_test_tqdm(self) -> Tqdm:
-        return self._bar("Testing", 2 * self.process_position, True)
+        with building(_tqdm_progress, "Tqdm", Tqdm):
+            bar: Tqdm = super().init_test_tqdm()
+        return bar

@@ -15,9 +15,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from transformers import trainer_callback as _trainer_callback
 from transformers.trainer_callback import ProgressCallback as _ProgressCallback
-from transformers.trainer_utils import has_length
 
+from ._seam import building
 from .auto import tqdm as _tqdm
 
 __all__ = ["ProgressCallback", "install"]
@@ -38,7 +39,10 @@ def forwarded(logs: dict[str, Any]) -> dict[str, float]:
 
 
 class ProgressCallback(_ProgressCallback):  # type: ignore[misc]  # transformers is untyped here
-    """``transformers.ProgressCallback`` with vhtqdm bars that also show the logged values."""
+    """``transformers.ProgressCallback`` with vhtqdm bars that also show the logged values.
+
+    The bars are the stock callback's own, built while its ``tqdm`` is vhtqdm's.
+    """
 
     training_bar: Any  # set by the stock callback
     prediction_bar: Any
@@ -48,22 +52,13 @@ class ProgressCallback(_ProgressCallback):  # type: ignore[misc]  # transformers
         self.logged: dict[str, float] = {}
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        if state.is_world_process_zero:
-            self.training_bar = _tqdm(total=state.max_steps, dynamic_ncols=True)
-        self.current_step = 0
+        with building(_trainer_callback, "tqdm", _tqdm):  # the stock code builds our bar
+            super().on_train_begin(args, state, control, **kwargs)
         self.logged = {}
 
-    def on_prediction_step(
-        self, args: Any, state: Any, control: Any, eval_dataloader: Any = None, **kwargs: Any
-    ) -> None:
-        if state.is_world_process_zero and has_length(eval_dataloader):
-            if self.prediction_bar is None:
-                self.prediction_bar = _tqdm(
-                    total=len(eval_dataloader),
-                    leave=self.training_bar is None,
-                    dynamic_ncols=True,
-                )
-            self.prediction_bar.update(1)
+    def on_prediction_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+        with building(_trainer_callback, "tqdm", _tqdm):
+            super().on_prediction_step(args, state, control, **kwargs)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:
         super().on_log(args, state, control, logs=logs, **kwargs)  # prints them, as it always did

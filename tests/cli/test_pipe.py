@@ -58,7 +58,7 @@ def test_a_custom_delimiter_counts_records(server: StatusServer, config_dir: Pat
     ran = vhtqdm("--delim", "\\0", "--desc", "records", config_dir=config_dir, stdin=records)
     assert ran.code == 0, ran.err
     assert ran.out == records
-    assert str(final(server)["text"]).startswith("records 3 it")  # no total: a text line
+    assert str(final(server)["text"]).startswith("records 3it")  # no total: a text line
 
 
 def test_null_discards_the_stream_but_still_counts(server: StatusServer, config_dir: Path) -> None:

@@ -43,3 +43,20 @@ def test_the_callback_builds_vhtqdm_bars() -> None:
     assert isinstance(TQDMProgressBar(), lightning.pytorch.callbacks.TQDMProgressBar)
     assert issubclass(Tqdm, vhtqdm.tqdm)
     assert Tqdm.format_num(0.5) == "0.500"  # Lightning's padding is kept
+
+
+def test_the_bars_are_built_by_lightnings_own_code() -> None:
+    lightning = require("lightning")
+    from lightning.pytorch.callbacks.progress import tqdm_progress
+
+    from vhtqdm.lightning import Tqdm, TQDMProgressBar
+
+    ours = TQDMProgressBar(process_position=1).init_train_tqdm()
+    stock = lightning.pytorch.callbacks.TQDMProgressBar(process_position=1).init_train_tqdm()
+    assert type(ours) is Tqdm and type(stock) is tqdm_progress.Tqdm
+    for name in ("desc", "pos", "leave", "smoothing", "bar_format", "fp"):
+        assert getattr(ours, name) == getattr(stock, name), name
+    assert callable(ours.dynamic_ncols) and callable(stock.dynamic_ncols)
+    assert tqdm_progress.Tqdm is not Tqdm  # Lightning's name is its own again after the call
+    ours.close()
+    stock.close()

@@ -80,3 +80,28 @@ def test_only_numbers_that_are_not_summaries_are_forwarded() -> None:
         "eval_loss": 0.4,
     }
     assert forwarded(logs) == {"loss": 0.5, "epoch": 1.0, "eval_loss": 0.4}
+
+
+def test_the_bars_are_built_by_the_stock_callbacks_own_code() -> None:
+    transformers = require("transformers")
+    from transformers import trainer_callback
+
+    import vhtqdm.transformers
+    from vhtqdm.auto import tqdm as vh_auto_tqdm
+
+    state = transformers.TrainerState(max_steps=7)
+    ours, stock = vhtqdm.transformers.ProgressCallback(), trainer_callback.ProgressCallback()
+    for callback in (ours, stock):
+        callback.on_train_begin(None, state, None)
+        callback.on_prediction_step(None, state, None, eval_dataloader=[1, 2, 3])
+    assert isinstance(ours.training_bar, vh_auto_tqdm)
+    assert not isinstance(stock.training_bar, vh_auto_tqdm)
+    assert trainer_callback.tqdm is not vh_auto_tqdm  # the stock name is its own again
+    for name in ("total", "leave"):
+        assert getattr(ours.training_bar, name) == getattr(stock.training_bar, name)
+        assert getattr(ours.prediction_bar, name) == getattr(stock.prediction_bar, name)
+    assert callable(ours.training_bar.dynamic_ncols) and callable(stock.training_bar.dynamic_ncols)
+    assert isinstance(ours.prediction_bar, vh_auto_tqdm) and ours.prediction_bar.n == 1
+    for callback in (ours, stock):
+        callback.prediction_bar.close()
+        callback.training_bar.close()
