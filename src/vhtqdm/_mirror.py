@@ -230,6 +230,16 @@ class Mirror:
                     slot[0] += value
                     slot[1] += 1
 
+    def outer_count(self, bar: Any) -> float | None:
+        """The count of the outermost live bar drawn above ``bar`` (its epoch), or None."""
+        where = _position(bar)
+        above = [
+            (_position(other), other)
+            for other in (ref() for ref in list(self._live.values()))
+            if other is not None and other is not bar and _position(other) < where
+        ]
+        return getattr(min(above, key=lambda item: item[0])[1], "n", None) if above else None
+
     # -- milestone and the end ------------------------------------------------------------------
 
     def set_milestone(self, text: str | None, color: str | None) -> None:
