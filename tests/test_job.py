@@ -85,3 +85,21 @@ def test_more_inner_progress_never_lowers_the_job_or_raises_its_eta(
     assert before.fraction <= after.fraction
     if before.eta is not None:
         assert after.eta is not None and after.eta <= before.eta * (1 + 1e-9) + 1e-9
+
+
+def test_the_eval_bar_after_train_holds_the_job_instead_of_dropping_it() -> None:
+    epoch = BarView("epoch", n=1, total=3, elapsed=90.0)
+    train_done = progress([epoch, BarView("train", n=40, total=40)], nested=True)
+    assert train_done is not None and train_done.fraction == pytest.approx(2 / 3)
+    evaluation = progress(
+        [epoch, BarView("eval", n=2, total=10)], nested=True, floor=train_done.fraction
+    )
+    assert evaluation is not None and evaluation.fraction == pytest.approx(2 / 3)
+    assert evaluation.eta == pytest.approx(45.0)  # at the held fraction's pace
+
+
+@given(st.lists(views, min_size=1, max_size=4), st.floats(0, 2))
+def test_the_fraction_never_goes_below_the_floor(bars, floor) -> None:
+    job = progress(bars, nested=True, floor=floor)
+    if job is not None:
+        assert min(floor, 1.0) <= job.fraction <= 1.0

@@ -60,7 +60,7 @@ def test_a_hung_loop_turns_stalled_then_clears(valohai: StatusServer) -> None:
         bar.update()
         time.sleep(0.01)
     # Now the loop hangs: nothing calls into vhtqdm, yet the sender notices.
-    assert valohai.wait_for(lambda posts: "stalled" in posts[-1].status, 6)
+    assert valohai.wait_for(lambda posts: bool(posts) and "stalled" in posts[-1].status, 6)
     stalled = last(valohai)
     line = next(e for e in stalled if "stalled" in str(e.get("text", "")))
     assert str(line["text"]).startswith("stalled for ")
@@ -68,7 +68,7 @@ def test_a_hung_loop_turns_stalled_then_clears(valohai: StatusServer) -> None:
     (gauge,) = [e for e in stalled if e["type"] == "gauge"]
     assert gauge["label"] == "train 5/1875"  # no stale rate or ETA shown as if healthy
     bar.update()
-    assert valohai.wait_for(lambda posts: "stalled" not in posts[-1].status, 5)
+    assert valohai.wait_for(lambda posts: bool(posts) and "stalled" not in posts[-1].status, 5)
     assert "ETA" in str(last(valohai)[0]["label"])
     bar.close()
 
@@ -91,7 +91,7 @@ def test_vhtqdm_stall_after_sets_the_limit(
     monkeypatch.setenv("VHTQDM_STALL_AFTER", "0.5")
     bar = tqdm(total=100, desc="train", status_interval=0.5, **quiet())
     bar.update()
-    assert valohai.wait_for(lambda posts: "stalled" in posts[-1].status, 6)
+    assert valohai.wait_for(lambda posts: bool(posts) and "stalled" in posts[-1].status, 6)
     bar.close()
 
 

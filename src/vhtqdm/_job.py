@@ -32,11 +32,13 @@ def _fraction(bar: BarView, inner: float) -> float | None:
     return min(n + inner, total) / total
 
 
-def progress(bars: Sequence[BarView], nested: bool) -> Job | None:
+def progress(bars: Sequence[BarView], nested: bool, floor: float = 0.0) -> Job | None:
     """The job's progress from the live bars, outermost first, each one nested in the previous.
 
     None unless the bars are ``nested`` (an inner bar runs or ran inside the outermost) and the
-    outermost total is known. Levels below a bar without a total add nothing.
+    outermost total is known. Levels below a bar without a total add nothing. The fraction is
+    never below ``floor``, the latest one shown for this outer round: when an epoch's eval bar
+    starts after its train bar, the job holds instead of falling back to the epoch's start.
     """
     if not nested or not bars:
         return None
@@ -50,7 +52,11 @@ def progress(bars: Sequence[BarView], nested: bool) -> Job | None:
     done = 0.0
     for bar in reversed(chain):
         done = _fraction(bar, done) or 0.0
-    elapsed = max(finite(bars[0].elapsed) or 0.0, 0.0)
+    return _paced(max(done, min(floor, 1.0)), max(finite(bars[0].elapsed) or 0.0, 0.0))
+
+
+def _paced(done: float, elapsed: float) -> Job:
+    """The job at ``done`` after ``elapsed`` seconds, its ETA at the same pace."""
     eta = elapsed * (1.0 - done) / done if done > 0 else None
     if eta is not None and not math.isfinite(eta):
         eta = None

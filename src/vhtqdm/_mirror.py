@@ -145,6 +145,7 @@ class Mirror:
         self._nested: set[int] = set()  # live outermost bars that had a bar inside them
         self._progress = _stall.Progress(time.monotonic())  # seen by the sender thread only
         self.job: _job.Job | None = None  # the whole job's progress at the latest compose
+        self._job_floor: tuple[int, float, float] = (-1, 0.0, 0.0)  # outer seq, its n, fraction
         self._milestone: Note | None = None
         self._ending: tuple[str, str] | None = None
         # Written by the bars' hot path (no lock: single dict operations).
@@ -297,7 +298,13 @@ class Mirror:
             self._nested &= {seq for _, seq, _ in live}
             if len(live) > 1:
                 self._nested.add(outer)
-            job = _job.progress(bars, nested=outer in self._nested)
+            # The floor: the latest fraction of this outer bar at this count (or above).
+            seq, count, floor = self._job_floor
+            if seq != outer or not bars[0].n >= count:
+                floor = 0.0
+            job = _job.progress(bars, nested=outer in self._nested, floor=floor)
+            if job is not None:
+                self._job_floor = (outer, bars[0].n, job.fraction)
             step = _stall.usual_step(bars[-1].rate)
             stall = _stall.stalled(self._progress.advanced, now, self.settings.stall_after, step)
             phases = [view for _, view in self._phases]
