@@ -105,3 +105,18 @@ def test_the_final_status_tells_every_phase(valohai: StatusServer) -> None:
     assert str(phase["text"]).startswith("training 32/32 \u00b7 ")
     assert str(phase["text"]).endswith(" \u00b7 done") and phase["color"] == "good"
     assert str(gauge["label"]).startswith("evaluation 8/8 ") and gauge["color"] == "good"
+
+
+def test_a_bar_reset_for_rounds_is_not_the_job(valohai: StatusServer) -> None:
+    main = tqdm(total=10, desc="Epoch 0", **quiet())  # Lightning reuses its bar each epoch
+    inner = tqdm(total=4, desc="Validation", **quiet())
+    main.update(10)
+    assert vhtqdm.flush(5)
+    assert str(last(valohai)[0]["label"]).startswith("job ")
+    inner.close()
+    main.reset(total=10)
+    main.set_description("Epoch 1")
+    main.update(2)
+    assert vhtqdm.flush(5)
+    assert [str(g["label"]).split()[0] for g in last(valohai)] == ["Epoch"]
+    main.close()

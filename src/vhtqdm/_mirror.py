@@ -143,6 +143,7 @@ class Mirror:
         # Outermost bars that ended (train, then eval, then test): the run's story, newest kept.
         self._phases: deque[tuple[int, BarView]] = deque(maxlen=MAX_PHASES)
         self._nested: set[int] = set()  # live outermost bars that had a bar inside them
+        self._rounds: set[int] = set()  # live outermost bars reset for another round
         self._progress = _stall.Progress(time.monotonic())  # seen by the sender thread only
         self.job: _job.Job | None = None  # the whole job's progress at the latest compose
         self._job_floor: tuple[int, float, float] = (-1, 0.0, 0.0)  # outer seq, its n, fraction
@@ -294,17 +295,7 @@ class Mirror:
         if live:
             bars = [snapshot(bar) for _, _, bar in live]
             self._progress.observe({seq: view.n for (_, seq, _), view in zip(live, bars)}, now)
-            outer = live[0][1]
-            self._nested &= {seq for _, seq, _ in live}
-            if len(live) > 1:
-                self._nested.add(outer)
-            # The floor: the latest fraction of this outer bar at this count (or above).
-            seq, count, floor = self._job_floor
-            if seq != outer or not bars[0].n >= count:
-                floor = 0.0
-            job = _job.progress(bars, nested=outer in self._nested, floor=floor)
-            if job is not None:
-                self._job_floor = (outer, bars[0].n, job.fraction)
+            job = self._job_of([seq for _, seq, _ in live], bars)
             step = _stall.usual_step(bars[-1].rate)
             stall = _stall.stalled(self._progress.advanced, now, self.settings.stall_after, step)
             phases = [view for _, view in self._phases]
@@ -320,6 +311,28 @@ class Mirror:
             bars, metrics, self._milestone, self._ending, job=job, stall=stall, phases=phases
         )
         return status, bool(live)
+
+    def _job_of(self, seqs: list[int], bars: list[BarView]) -> _job.Job | None:
+        """The whole job's progress from the live bars (outermost first), on the sender thread.
+
+        The outermost bar is a job once a bar ran inside it, unless it is ``reset()`` for rounds
+        (Lightning's epoch bar); the fraction never falls below the latest one shown for it.
+        """
+        outer = seqs[0]
+        self._nested &= set(seqs)
+        self._rounds &= set(seqs)
+        if len(seqs) > 1:
+            self._nested.add(outer)
+        seq, count, floor = self._job_floor
+        if seq != outer or not bars[0].n >= count:
+            floor = 0.0
+            if seq == outer:  # its count went back: reset() for another round
+                self._rounds.add(outer)
+        nested = outer in self._nested and outer not in self._rounds
+        job = _job.progress(bars, nested=nested, floor=floor)
+        if job is not None:
+            self._job_floor = (outer, bars[0].n, job.fraction)
+        return job
 
     def _metrics(self, final: bool) -> list[MetricView]:
         """Close the interval's accumulators into sparkline points, then list every metric."""
