@@ -31,7 +31,7 @@ from collections.abc import Mapping
 from types import FrameType
 from typing import TYPE_CHECKING
 
-from . import _log
+from . import _log, _process
 
 if TYPE_CHECKING:
     from ._mirror import Mirror
@@ -62,8 +62,8 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         os.write(_write_fd, bytes((signal.SIGTERM,)))
 
 
-def install(mirror: Mirror, environ: Mapping[str, str]) -> None:
-    """Show SIGTERM in the final status, unless the program handles SIGTERM itself."""
+def install(environ: Mapping[str, str]) -> None:
+    """Show SIGTERM in the process's final status, unless the program handles SIGTERM itself."""
     global _read_fd, _write_fd, _fork_hooked
     if _read_fd >= 0 or not wanted(environ):
         return
@@ -81,7 +81,7 @@ def install(mirror: Mirror, environ: Mapping[str, str]) -> None:
             signal.set_wakeup_fd(previous)  # someone else's (asyncio): keep it
         _read_fd, _write_fd = read_fd, write_fd
         thread = threading.Thread(
-            target=_watch, args=(read_fd, mirror), name="vhtqdm-sigterm", daemon=True
+            target=_watch, args=(read_fd,), name="vhtqdm-sigterm", daemon=True
         )
         thread.start()
         signal.signal(signal.SIGTERM, _handler)
@@ -96,7 +96,7 @@ def install(mirror: Mirror, environ: Mapping[str, str]) -> None:
         _fork_hooked = True
 
 
-def _watch(read_fd: int, mirror: Mirror) -> None:
+def _watch(read_fd: int) -> None:
     """The thread: wait for SIGTERM's byte (other Python-handled signals write theirs too)."""
     global _stopping
     while True:
@@ -112,14 +112,21 @@ def _watch(read_fd: int, mirror: Mirror) -> None:
             continue  # the program installed its own handler since: it decides
         _stopping = True
         try:
-            if not mirror.dead:
-                mirror.end(None, stopped=True)
-                mirror.sender.flush(mirror.settings.flush_timeout)
-                mirror.sender.shutdown()
-        except Exception:
-            pass
+            _tell(_process._current)
         finally:
             _die()
+
+
+def _tell(mirror: Mirror | None) -> None:
+    """Settle the bars as stopped and deliver that status within the flush timeout."""
+    if mirror is None or mirror.dead:
+        return
+    try:
+        mirror.end(None, stopped=True)
+        mirror.sender.flush(mirror.settings.flush_timeout)
+        mirror.sender.shutdown()
+    except Exception:
+        pass
 
 
 def _die() -> None:
