@@ -156,7 +156,7 @@ class Mirror:
         self._rolled = time.monotonic()
         # When each set of postfix keys may next be printed as metadata (see _metadata.emit).
         self.metadata_due: dict[frozenset[str], float] = {}
-        self.metadata_steps: dict[str, list[Any]] = {}  # desc -> (seq, base, last n, total)
+        self.metadata_steps: dict[str, list[Any]] = {}  # desc -> see _metadata.global_step
 
     def __repr__(self) -> str:
         return f"Mirror({self.endpoint!r}, live={len(self._live)})"
