@@ -49,3 +49,41 @@ def test_pytorch_example_posts_only_from_the_main_process(
     assert run.code == 0, run.err
     assert server.last is not None
     assert [g.get("color") for g in server.last.of_type("gauge")] == ["good", "good"]
+
+
+def test_long_run_example_tells_the_jobs_progress_its_stall_and_its_phases(
+    server: StatusServer, config_dir: Path
+) -> None:
+    run = run_script(
+        f"import runpy, sys; sys.argv = ['long_run.py']; "
+        f"runpy.run_path({str(ROOT / 'examples' / 'long_run.py')!r}, run_name='__main__')",
+        config_dir,
+        timeout=90,
+    )
+    assert run.code == 0, run.err
+    assert run.out.startswith("final loss ")
+    assert run.seconds < 60
+    # The whole job's gauge opens the status while the epochs run, and it only rises.
+    jobs = [
+        (i, p.elements[0])
+        for i, p in enumerate(server.posts)
+        if p.elements and str(p.elements[0].get("label", "")).startswith("job ")
+    ]
+    assert len(jobs) >= 5
+    values = [job["value"] for _, job in jobs]
+    assert all(job["min"] == 0 and job["max"] == 1 for _, job in jobs)
+    assert values == sorted(values) and values[0] < 0.4 and values[-1] > 0.8, values
+    # The hang: a "stalled" line while it lasts, gone once the loop moves again.
+    stalled = [i for i, p in enumerate(server.posts) if "stalled" in p.status]
+    assert stalled, "the hang was never reported"
+    line = next(t for t in server.posts[stalled[0]].texts() if "stalled" in t)
+    assert line.startswith("stalled for ") and " at train " in line
+    assert any(i > stalled[-1] for i, _ in jobs), "the stall never cleared while the job ran"
+    # The final status tells the run's story: each earlier phase, then the last bar.
+    last = server.posts[-1]
+    texts = last.texts()
+    assert any(t.startswith("prepare 20/20 \u00b7 ") and t.endswith(" \u00b7 done") for t in texts)
+    assert any(t.startswith("epoch 3/3 \u00b7 ") and t.endswith(" \u00b7 done") for t in texts)
+    (gauge,) = last.of_type("gauge")
+    assert gauge["label"].startswith("test 20/20 ") and gauge["color"] == "good"
+    assert not any("stalled" in t for t in texts)

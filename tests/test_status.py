@@ -41,7 +41,7 @@ def test_nested_bars_show_two_gauges_outermost_first(valohai: StatusServer) -> N
     inner.update(40)
     assert vhtqdm.flush(5)
     labels = [g["label"].split(" ")[0] for g in gauges(valohai)]
-    assert labels == ["epoch", "batch"]
+    assert labels == ["job", "epoch", "batch"]  # the whole job's gauge opens the status
     inner.close()
     outer.close()
 

@@ -44,6 +44,8 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
       own ``\\r`` redraws).
     - ``metadata``: also print numeric postfix values as Valohai metadata lines (default False,
       ``VHTQDM_METADATA``).
+    - ``stall_after``: seconds without progress of any bar after which the status says
+      "stalled" (default 300, ``VHTQDM_STALL_AFTER``; 0 turns it off).
     """
 
     _vh_text = True  # draws text through tqdm's display() (set for each subclass below)
@@ -65,6 +67,7 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
         sparkline_window: int | None = None,
         log_interval: float | None = None,
         metadata: bool | None = None,
+        stall_after: float | None = None,
         **kwargs: Any,
     ) -> None:
         # tqdm's __init__ may already call set_postfix() and refresh(): be ready before it.
@@ -76,6 +79,8 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
         mirror = _process.get() if status is not False else None
         if mirror is not None:
             self._vh_charted = mirror.options(status_interval, sparklines, sparkline_window)
+            if stall_after is not None:
+                mirror.stall_option(stall_after)
             self._vh = mirror
             self._vh_meta = _metadata.enabled(metadata)
             if self._vh_text:

@@ -10,20 +10,27 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from typing import TYPE_CHECKING
 
 from tqdm.std import tqdm as _std
 
 from ._text import clean, format_value
+
+if TYPE_CHECKING:
+    from ._job import Job
+    from ._stall import Stall
 
 RUNNING = "running"
 COMPLETE = "complete"
 EARLY = "early"  # closed before reaching its total
 FAILED = "failed"
 INTERRUPTED = "interrupted"
+STOPPED = "stopped"  # how a job ended: SIGTERM (its bars are INTERRUPTED)
 OUTCOME_COLOR = {COMPLETE: "good", EARLY: "warn", FAILED: "bad", INTERRUPTED: "warn"}
 
 MAX_BARS = 6  # gauges shown; the rest are counted in one text line
+MAX_PHASES = 5  # lines of earlier outermost bars (train, then eval, then test): newest kept
 MAX_CHARTS = 6  # metrics shown with a sparkline
 MAX_POINTS = 200
 MAX_BYTES = 16_000  # the whole status; metrics lines go first when a status would be larger
@@ -136,6 +143,11 @@ def sparkline_line(points: Sequence[float], color_: str | None = None) -> str:
 # -- bars ---------------------------------------------------------------------------------------
 
 
+def _duration(seconds: float) -> str:
+    """tqdm's ``[H:]MM:SS``; ``?`` beyond a century (or when not finite)."""
+    return str(_std.format_interval(seconds)) if 0 <= seconds < 3.2e9 else "?"
+
+
 _SEP = "\x00"
 _PIECES = _SEP.join(("{n_fmt}", "{total_fmt}", "{rate_fmt}", "{remaining}"))
 
@@ -164,7 +176,7 @@ def _pieces(bar: BarView) -> tuple[str, str, str, str, str] | None:
         return str(text).split(_SEP)
 
     try:
-        elapsed = str(_std.format_interval(finite(bar.elapsed) or 0.0))
+        elapsed = _duration(finite(bar.elapsed) or 0.0)
         try:
             if not (rate and rate > 0):
                 raise ValueError("no rate")
@@ -259,22 +271,116 @@ def metric_lines(metrics: Sequence[MetricView]) -> list[str]:
     return lines
 
 
+def job_line(job: Job, stalled: bool = False) -> str:
+    """``job 37% · ETA 2:14:05 · elapsed 1:18:00``: the whole job as a gauge from 0 to 1."""
+    fraction = min(max(finite(job.fraction) or 0.0, 0.0), 1.0)
+    parts = [f"job {math.floor(fraction * 100):.0f}%"]
+    if stalled:
+        parts.append("stalled")
+    elif job.eta is not None and fraction < 1:
+        parts.append(f"ETA {_duration(job.eta)}")
+    parts.append(f"elapsed {_duration(job.elapsed)}")
+    return gauge_line(fraction, 1, " \u00b7 ".join(parts), "warn" if stalled else None)
+
+
+def outer_line(bar: BarView, job: Job, stalled: bool = False) -> str:
+    """The outermost bar of a job: filled by the job's fraction, with the job's ETA.
+
+    An epoch bar otherwise sits at ``0/3`` with no ETA for the whole first epoch.
+    """
+    total = finite(bar.total)
+    if total is None or total <= 0:
+        return bar_line(bar)
+    label = bar_label(replace(bar, rate=None))  # its own rate only moves once per epoch
+    if not stalled and job.eta is not None and job.fraction < 1:
+        label += f" \u00b7 ETA {_duration(job.eta)}"
+    fraction = min(max(finite(job.fraction) or 0.0, 0.0), 1.0)
+    return gauge_line(fraction * total, total, label)
+
+
+def _for_people(seconds: float) -> str:
+    """``45 s``, ``6 min``, ``2 h 05 min``: a stall's length at a glance."""
+    if not 0 <= seconds < 3.2e9:
+        return "?"
+    if seconds < 60:
+        return f"{seconds:.0f} s"
+    minutes = int(seconds // 60)
+    if minutes < 60:
+        return f"{minutes} min"
+    return f"{minutes // 60} h {minutes % 60:02d} min"
+
+
+def _where(bar: BarView) -> str:
+    """``train 412/1875``: a bar's description and count."""
+    desc = clean(bar.desc, DESC_CHARS + 2).rstrip(":").rstrip()
+    return f"{desc} {position(bar)}" if desc else position(bar)
+
+
+def stall_line(stall: Stall, bars: Sequence[BarView]) -> str:
+    """``stalled for 6 min at train 412/1875 (usual step 0.3 s)`` in ``warn``."""
+    text = f"stalled for {_for_people(stall.seconds)}"
+    if bars:
+        text += f" at {_where(bars[-1])}"
+    step = finite(stall.usual_step)
+    if step is not None and step > 0:
+        text += f" (usual step {f'{step:.2g} s' if step < 60 else _for_people(step)})"
+    return text_line(text, "warn")
+
+
+_PHASE_WORD = {COMPLETE: "done", EARLY: "closed early", FAILED: "failed", INTERRUPTED: "stopped"}
+
+
+def phase_line(bar: BarView) -> str:
+    """A finished outermost bar, one line: ``train 32/32 · 3.10 it/s · in 00:10 · done``."""
+    word = _PHASE_WORD.get(bar.outcome)
+    label = bar_label(bar)
+    return text_line(f"{label} \u00b7 {word}" if word else label, OUTCOME_COLOR.get(bar.outcome))
+
+
+def stopped_line(bars: Sequence[BarView]) -> str:
+    """``Stopped at train 412/1875`` in ``warn`` (the innermost unfinished bar): SIGTERM."""
+    unfinished = [b for b in bars if b.outcome not in (RUNNING, COMPLETE)]
+    return text_line(f"Stopped at {_where(unfinished[-1])}" if unfinished else "Stopped", "warn")
+
+
 def compose(
     bars: Sequence[BarView],
     metrics: Sequence[MetricView] = (),
     milestone: Note | None = None,
     ending: tuple[str, str] | None = None,
+    *,
+    job: Job | None = None,
+    stall: Stall | None = None,
+    phases: Sequence[BarView] = (),
 ) -> str:
-    """The status text: how it ended, the milestone, a line per bar, then the metrics.
+    """The status text: the job, a stall, how it ended, the milestone, earlier phases, a line
+    per bar, then the metrics.
 
-    ``bars`` come outermost first; ``ending`` is ``(FAILED or INTERRUPTED, "Type: message")``.
+    ``bars`` come outermost first; ``ending`` is ``(FAILED, INTERRUPTED or STOPPED, "Type:
+    message")``; ``job`` is the whole job's progress (the outermost bar is its outer bar);
+    ``stall`` says no bar advanced for too long (rates and ETAs are then left out); ``phases``
+    are earlier outermost bars that ended, oldest first.
     """
     lines = []
+    if stall is not None:
+        bars = [replace(bar, rate=None) if bar.outcome == RUNNING else bar for bar in bars]
+    if job is not None:
+        lines.append(job_line(job, stall is not None))
+    if stall is not None:
+        lines.append(stall_line(stall, bars))
     if ending is not None:
-        lines.append(ending_line(ending[0], ending[1], bars))
+        if ending[0] == STOPPED:
+            lines.append(stopped_line(bars))
+        else:
+            lines.append(ending_line(ending[0], ending[1], bars))
     if milestone is not None and clean(milestone.text, TEXT_CHARS):
         lines.append(text_line(milestone.text, milestone.color))
-    lines.extend(bar_line(bar) for bar in bars[:MAX_BARS])
+    lines.extend(phase_line(bar) for bar in phases[-MAX_PHASES:])
+    shown = bars[:MAX_BARS]
+    if job is not None and shown:
+        lines.append(outer_line(shown[0], job, stall is not None))
+        shown = shown[1:]
+    lines.extend(bar_line(bar) for bar in shown)
     if len(bars) > MAX_BARS:
         lines.append(text_line(f"+{len(bars) - MAX_BARS} more bars"))
     lines.extend(metric_lines(metrics))

@@ -26,6 +26,7 @@ DEFAULT_WINDOW = 40
 MAX_WINDOW = 200
 DEFAULT_FLUSH_TIMEOUT = 2.0
 MAX_CONFIG_BYTES = 1 << 20  # api.json is a few hundred bytes; anything this big is not it
+DEFAULT_STALL_AFTER = 300.0
 
 #: ``True`` = every numeric postfix value, or the set of keys to chart (empty = none).
 Charted = Union[Literal[True], "frozenset[str]"]
@@ -81,6 +82,7 @@ class Settings:
     sparklines: Charted = True
     sparkline_window: int = DEFAULT_WINDOW
     flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
+    stall_after: float = DEFAULT_STALL_AFTER  # seconds without progress that make a stall; 0: off
 
 
 def disabled_reason(environ: Mapping[str, str]) -> str | None:
@@ -211,11 +213,20 @@ def parse_timeout(value: object) -> float:
     return seconds
 
 
+def parse_stall_after(value: object) -> float:
+    """``stall_after``: seconds (any positive number) without progress that make a stall; 0: off."""
+    seconds = float(value)  # type: ignore[arg-type]
+    if not 0 <= seconds < float("inf"):
+        raise ValueError(f"stall_after must be a number of seconds >= 0, not {value!r:.40}")
+    return seconds
+
+
 _ENV = {
     "status_interval": ("VHTQDM_STATUS_INTERVAL", parse_interval),
     "sparklines": ("VHTQDM_SPARKLINES", parse_charted),
     "sparkline_window": ("VHTQDM_SPARKLINE_WINDOW", parse_window),
     "flush_timeout": ("VHTQDM_FLUSH_TIMEOUT", parse_timeout),
+    "stall_after": ("VHTQDM_STALL_AFTER", parse_stall_after),
 }
 
 

@@ -3,10 +3,14 @@
 Valohai turns every line of stdout that is a JSON object into a metadata point, which its charts
 plot. With ``metadata=True`` (or ``VHTQDM_METADATA=1``) a mirrored bar prints, from the thread that
 called ``set_postfix`` (so it cannot tear a line that thread is writing), one such line with the
-bar's step and the values just given, at most once per status interval for a given set of keys.
-Like valohai-utils, the line starts with a newline, so it begins a line even after a partial one,
-and it is written through tqdm's ``external_write_mode``, so a bar drawn on a terminal is cleared
-around it instead of being torn.
+run's step and the values just given, at most once per status interval for a given set of keys.
+The step never goes backwards: a bar re-created every epoch continues from where the previous
+bar of that description ended (``epoch * batches + batch``), and ``epoch`` is added when an outer
+bar runs; the whole job's progress (``job_progress``, 0-1) and ETA (``job_eta``, seconds) come
+along when bars are nested. It is written through tqdm's ``external_write_mode``, so a bar drawn
+on a terminal is cleared around it instead of being torn; there (only) the line starts with a
+newline, as valohai-utils' do, so it begins a line even after a partial one; a log gets no empty
+lines.
 """
 
 from __future__ import annotations
@@ -53,23 +57,70 @@ def point(step: object, pairs: Iterable[tuple[Any, object]]) -> dict[str, object
     return {"step": step, **values}
 
 
+def global_step(bar: Any, mirror: Mirror) -> float:
+    """The bar's count plus what earlier bars of the same description counted: never backwards.
+
+    A new bar of that description (or a ``reset()``) starts after the previous one's total (its
+    count when larger, or when it had no total), and never below the latest step given.
+    """
+    n = bar.n
+    seq, total = getattr(bar, "_vh_seq", None), getattr(bar, "total", None)
+    key = str(getattr(bar, "desc", "") or "")
+    state = mirror.metadata_steps.get(key)  # [seq, base, last n, total, last step]
+    if state is None:
+        state = mirror.metadata_steps[key] = [seq, 0, n, total, n]
+    elif state[0] != seq or n < state[2]:
+        ended = max(state[2], state[3] or 0)
+        state[:4] = [seq, max(state[1] + ended, state[4]), n, total]
+    state[2], state[3] = n, total
+    step: float = state[1] + n
+    state[4] = max(state[4], step)
+    return step
+
+
+def _drawn_on_terminal(bar: Any, out: Any) -> bool:
+    """Whether ``out`` is a terminal that some bar draws on (so the cursor may be mid-line)."""
+    try:
+        if not out.isatty():
+            return False
+        streams = (sys.stdout, sys.stderr)
+        return any(
+            not getattr(other, "disable", True) and getattr(other, "fp", None) in streams
+            for other in list(getattr(type(bar), "_instances", ()))
+        )
+    except Exception:
+        return True  # unsure: a blank line is better than a torn one
+
+
 def emit(bar: Any, mirror: Mirror, pairs: Iterable[tuple[Any, object]]) -> None:
     """Print ``pairs`` as one metadata line if this set of keys has not printed in this interval."""
     try:
-        data = point(bar.n, pairs)
-        if data is None:
+        values = point(0, pairs)
+        if values is None:
             return
-        keys = frozenset(data)
+        keys = frozenset(values)
         now = time.monotonic()
         if now < mirror.metadata_due.get(keys, -math.inf):
             return
         mirror.metadata_due[keys] = now + mirror.sender.interval
+        del values["step"]
+        data: dict[str, object] = {"step": global_step(bar, mirror)}
+        epoch = mirror.outer_count(bar)
+        if epoch is not None:
+            data["epoch"] = epoch
+        data.update(values)
+        job = mirror.job  # as of the latest status
+        if job is not None:
+            data["job_progress"] = round(job.fraction, 4)
+            if job.eta is not None:
+                data["job_eta"] = round(job.eta)
         import json  # already loaded with the mirror; not at `import vhtqdm`
 
-        line = "\n" + json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n"
         out = sys.stdout
         if out is None:
             return
+        start = "\n" if _drawn_on_terminal(bar, out) else ""
+        line = start + json.dumps(data, ensure_ascii=True, separators=(",", ":")) + "\n"
         with type(bar).external_write_mode(file=out):
             out.write(line)  # one write: nothing of this thread can land inside the line
             out.flush()

@@ -21,20 +21,30 @@ from dataclasses import replace
 from numbers import Real
 from typing import TYPE_CHECKING, Any
 
-from . import _log
+from . import _job, _log, _stall
 from ._compose import (
     COMPLETE,
     EARLY,
     FAILED,
     INTERRUPTED,
+    MAX_PHASES,
     RUNNING,
+    STOPPED,
     BarView,
     MetricView,
     Note,
     compose,
     error_text,
 )
-from ._config import Charted, Endpoint, Settings, parse_charted, parse_interval, parse_window
+from ._config import (
+    Charted,
+    Endpoint,
+    Settings,
+    parse_charted,
+    parse_interval,
+    parse_stall_after,
+    parse_window,
+)
 
 if TYPE_CHECKING:
     from tqdm.std import tqdm as std_tqdm
@@ -146,6 +156,13 @@ class Mirror:
         self._seq = itertools.count()
         self._live: dict[int, weakref.ref[Any]] = {}
         self._ended: list[tuple[int, int, BarView]] = []  # bars closed since the last start
+        # Outermost bars that ended (train, then eval, then test): the run's story, newest kept.
+        self._phases: deque[tuple[int, BarView]] = deque(maxlen=MAX_PHASES)
+        self._nested: set[int] = set()  # live outermost bars that had a bar inside them
+        self._rounds: set[int] = set()  # live outermost bars reset for another round
+        self._progress = _stall.Progress(time.monotonic())  # seen by the sender thread only
+        self.job: _job.Job | None = None  # the whole job's progress at the latest compose
+        self._job_floor: tuple[int, float, float] = (-1, 0.0, 0.0)  # outer seq, its n, fraction
         self._milestone: Note | None = None
         self._ending: tuple[str, str] | None = None
         # Written by the bars' hot path (no lock: single dict operations).
@@ -155,6 +172,7 @@ class Mirror:
         self._rolled = time.monotonic()
         # When each set of postfix keys may next be printed as metadata (see _metadata.emit).
         self.metadata_due: dict[frozenset[str], float] = {}
+        self.metadata_steps: dict[str, list[Any]] = {}  # desc -> see _metadata.global_step
 
     def __repr__(self) -> str:
         return f"Mirror({self.endpoint!r}, live={len(self._live)})"
@@ -178,6 +196,13 @@ class Mirror:
         except (TypeError, ValueError) as exc:
             _log.warn_once(f"option:{exc}", f"{exc}; using the default")
         return charted
+
+    def stall_option(self, stall_after: object) -> None:
+        """Apply a bar's ``stall_after=`` keyword (process-wide, like ``status_interval``)."""
+        try:
+            self.settings = replace(self.settings, stall_after=parse_stall_after(stall_after))
+        except (TypeError, ValueError) as exc:
+            _log.warn_once(f"option:{exc}", f"{exc}; using the default")
 
     def add(self, bar: std_tqdm) -> None:
         if self.dead:
@@ -203,7 +228,10 @@ class Mirror:
 
     def _settle(self, seq: int, bar: Any, outcome: str) -> None:
         """Keep a closed bar's final state for the status shown once no bar runs."""
-        self._ended.append((_position(bar), seq, snapshot(bar, outcome)))
+        where, view = _position(bar), snapshot(bar, outcome)
+        self._ended.append((where, seq, view))
+        if where == 0:
+            self._phases.append((seq, view))
 
     def record(self, charted: Charted, pairs: Iterable[tuple[str, object]]) -> None:
         """Note postfix values given as pairs (the general path; the bar inlines the usual one)."""
@@ -220,6 +248,16 @@ class Mirror:
                     slot[0] += value
                     slot[1] += 1
 
+    def outer_count(self, bar: Any) -> float | None:
+        """The count of the outermost live bar drawn above ``bar`` (its epoch), or None."""
+        where = _position(bar)
+        above = [
+            (_position(other), other)
+            for other in (ref() for ref in list(self._live.values()))
+            if other is not None and other is not bar and _position(other) < where
+        ]
+        return getattr(min(above, key=lambda item: item[0])[1], "n", None) if above else None
+
     # -- milestone and the end ------------------------------------------------------------------
 
     def set_milestone(self, text: str | None, color: str | None) -> None:
@@ -228,12 +266,16 @@ class Mirror:
         self._milestone = Note(str(text), color) if text else None
         if not self._live:
             self._ended = []  # "alone when no bar runs"
+            self._phases.clear()
         self.sender.submit(urgent=True)
 
-    def end(self, error: BaseException | None) -> None:
-        """The process is exiting: settle every bar and say how the job ended."""
+    def end(self, error: BaseException | None, stopped: bool = False) -> None:
+        """The process is exiting: settle every bar and say how the job ended.
+
+        ``stopped``: SIGTERM ends it (its unfinished bars are interrupted).
+        """
         kind = None
-        if isinstance(error, KeyboardInterrupt):
+        if stopped or isinstance(error, KeyboardInterrupt):
             kind = INTERRUPTED
         elif isinstance(error, Exception):
             kind = FAILED
@@ -248,7 +290,7 @@ class Mirror:
                 (pos, seq, replace(view, outcome=kind) if view.outcome == EARLY else view)
                 for pos, seq, view in self._ended
             ]
-            self._ending = (kind, error_text(error))  # type: ignore[arg-type]
+            self._ending = (STOPPED, "") if stopped else (kind, error_text(error))  # type: ignore[arg-type]
         self.sender.submit(urgent=True)
 
     # -- composing (on the sender thread) -------------------------------------------------------
@@ -261,12 +303,49 @@ class Mirror:
             if bar is not None:
                 live.append((_position(bar), seq, bar))
         live.sort(key=lambda item: item[:2])
+        now = time.monotonic()
+        job = stall = None
         if live:
             bars = [snapshot(bar) for _, _, bar in live]
+            self._progress.observe({seq: view.n for (_, seq, _), view in zip(live, bars)}, now)
+            job = self._job_of([seq for _, seq, _ in live], bars)
+            step = _stall.usual_step(bars[-1].rate)
+            stall = _stall.stalled(self._progress.advanced, now, self.settings.stall_after, step)
+            phases = [view for _, view in self._phases]
         else:
-            bars = [view for _, _, view in sorted(self._ended, key=lambda item: item[:2])]
+            self._progress.observe({}, now)
+            ended = sorted(self._ended, key=lambda item: item[:2])
+            bars = [view for _, _, view in ended]
+            shown = {seq for _, seq, _ in ended}  # drawn as gauges: not again as phase lines
+            phases = [view for seq, view in self._phases if seq not in shown]
+        self.job = job
         metrics = self._metrics(final=not live)
-        return compose(bars, metrics, self._milestone, self._ending), bool(live)
+        status = compose(
+            bars, metrics, self._milestone, self._ending, job=job, stall=stall, phases=phases
+        )
+        return status, bool(live)
+
+    def _job_of(self, seqs: list[int], bars: list[BarView]) -> _job.Job | None:
+        """The whole job's progress from the live bars (outermost first), on the sender thread.
+
+        The outermost bar is a job once a bar ran inside it, unless it is ``reset()`` for rounds
+        (Lightning's epoch bar); the fraction never falls below the latest one shown for it.
+        """
+        outer = seqs[0]
+        self._nested &= set(seqs)
+        self._rounds &= set(seqs)
+        if len(seqs) > 1:
+            self._nested.add(outer)
+        seq, count, floor = self._job_floor
+        if seq != outer or not bars[0].n >= count:
+            floor = 0.0
+            if seq == outer:  # its count went back: reset() for another round
+                self._rounds.add(outer)
+        nested = outer in self._nested and outer not in self._rounds
+        job = _job.progress(bars, nested=nested, floor=floor)
+        if job is not None:
+            self._job_floor = (outer, bars[0].n, job.fraction)
+        return job
 
     def _metrics(self, final: bool) -> list[MetricView]:
         """Close the interval's accumulators into sparkline points, then list every metric."""

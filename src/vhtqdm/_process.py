@@ -70,6 +70,9 @@ def _activate(environ: Any) -> Mirror | None:
     from ._transport import Transport
 
     mirror = Mirror(endpoint, settings, Transport(endpoint).post)
+    from . import _signals
+
+    _signals.install(environ)  # SIGTERM shows "Stopped at …" (VHTQDM_SIGTERM=0: not)
     if not _exit_hooked:
         atexit.register(_at_exit)
         _exit_hooked = True

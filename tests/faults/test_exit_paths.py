@@ -59,7 +59,9 @@ def test_sigterm_turned_into_sys_exit_by_the_user_still_flushes(
     assert gauge["color"] == "warn"  # stopped early, not a failure
 
 
-def test_vhtqdm_installs_no_signal_handlers(config_dir: Path) -> None:
+@pytest.mark.parametrize("sigterm", ["1", "0"])
+def test_vhtqdm_installs_no_signal_handlers_but_sigterms(config_dir: Path, sigterm: str) -> None:
+    # SIGTERM gets one (the "Stopped at" status, tests/test_sigterm.py) unless VHTQDM_SIGTERM=0.
     run = run_script(
         """
         import signal
@@ -70,11 +72,12 @@ def test_vhtqdm_installs_no_signal_handlers(config_dir: Path) -> None:
             pass
         vhtqdm.flush(2)
         after = {s: signal.getsignal(s) for s in before}
-        print(before == after)
+        print(sorted(s.name for s in before if before[s] != after[s]))
         """,
         config_dir,
+        env={"VHTQDM_SIGTERM": sigterm},
     )
-    assert run.out.strip() == "True", run.err
+    assert run.out.strip() == ("['SIGTERM']" if sigterm == "1" else "[]"), run.err
 
 
 def test_os_exit_in_a_forked_child_leaves_the_parent_status_alone(
