@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
 from numbers import Real
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import _log
 from ._compose import (
@@ -139,6 +139,9 @@ class Mirror:
         self._rolled = time.monotonic()
         # When each set of postfix keys may next be printed as metadata (see _metadata.emit).
         self.metadata_due: dict[frozenset[str], float] = {}
+        # Set by _relay in the process that posts for the execution: other processes' bars, the
+        # ranks/member line, and whether any of them still runs.
+        self.relayed: Callable[[], tuple[list[BarView], str | None, bool]] | None = None
 
     def __repr__(self) -> str:
         return f"Mirror({self.endpoint!r}, live={len(self._live)})"
@@ -240,8 +243,8 @@ class Mirror:
     def has_live(self) -> bool:
         return bool(self._live)
 
-    def compose(self) -> tuple[str, bool]:
-        """The status to post now, and whether bars are still running."""
+    def views(self) -> tuple[list[BarView], bool]:
+        """This process's bars as the status shows them (the live ones, else the ended ones)."""
         live = []
         for seq, ref in self._live.copy().items():
             bar = ref()
@@ -249,11 +252,19 @@ class Mirror:
                 live.append((_position(bar), seq, bar))
         live.sort(key=lambda item: item[:2])
         if live:
-            bars = [snapshot(bar) for _, _, bar in live]
-        else:
-            bars = [view for _, _, view in sorted(self._ended, key=lambda item: item[:2])]
+            return [snapshot(bar) for _, _, bar in live], True
+        return [view for _, _, view in sorted(self._ended, key=lambda item: item[:2])], False
+
+    def compose(self) -> tuple[str, bool]:
+        """The status to post now, and whether bars are still running."""
+        bars, live = self.views()
+        header = None
+        if self.relayed is not None:
+            more, header, busy = self.relayed()
+            bars, live = [*bars, *more], live or busy
         metrics = self._metrics(final=not live)
-        return compose(bars, metrics, self._milestone, self._ending), bool(live)
+        text = compose(bars, metrics, self._milestone, self._ending)
+        return ("\n".join(filter(None, (header, text))) if header else text), live
 
     def _metrics(self, final: bool) -> list[MetricView]:
         """Close the interval's accumulators into sparkline points, then list every metric."""
