@@ -62,6 +62,7 @@ class Speaker:
         self._dir: str | None = None
         self._relay: Relay | None = None
         self._listener: Listener | None = None
+        self._deciding = threading.Lock()  # never waited on: see submit()
         self.posting: bool | None = None  # None until the process first has something to show
 
     # -- the sender's vocabulary, as the mirror uses it ----------------------------------------
@@ -78,7 +79,14 @@ class Speaker:
         if self.posting is None:
             if not self._has_news():
                 return  # e.g. the exit of a process that never showed a bar: nothing to say
-            self._decide()
+            if not self._deciding.acquire(blocking=False):
+                return  # another thread is deciding; it submits once it knows (below)
+            try:
+                if self.posting is None:
+                    self._decide()
+                urgent = True
+            finally:
+                self._deciding.release()
         if self.posting:
             self._sender.submit(urgent)
         elif self._relay is not None:
@@ -252,6 +260,9 @@ class Listener:
 
     def stop(self) -> None:
         self._stopped = True
+        with contextlib.suppress(OSError), socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM) as s:
+            s.setblocking(False)
+            s.sendto(b"", self._sock.getsockname())  # wakes the thread's recv at once
 
     def _run(self) -> None:
         while not self._stopped:
