@@ -48,7 +48,26 @@ _sockets: list[socket.socket] = []  # sockets to close in a forked child
 
 
 class Speaker:
-    """The mirror's sender as the mirror sees it: posts through the real one, or relays."""
+    """The mirror's sender as the mirror sees it: posts through the real one, or relays.
+
+    Any other attribute (``interval``, the sender's own state) is the real sender's, read and
+    written through, so the speaker changes nothing of the sender's interface.
+    """
+
+    __slots__ = (
+        "_deciding",
+        "_dir",
+        "_listener",
+        "_may_claim_at",
+        "_mirror",
+        "_name",
+        "_relay",
+        "_sender",
+        "member",
+        "posting",
+        "rank",
+        "secondary",
+    )
 
     def __init__(self, mirror: Mirror, sender: Sender, url: str, environ: Mapping[str, str]):
         self._mirror = mirror
@@ -66,14 +85,6 @@ class Speaker:
         self.posting: bool | None = None  # None until the process first has something to show
 
     # -- the sender's vocabulary, as the mirror uses it ----------------------------------------
-
-    @property
-    def interval(self) -> float:
-        return self._sender.interval
-
-    @interval.setter
-    def interval(self, value: float) -> None:
-        self._sender.interval = value
 
     def submit(self, urgent: bool = False) -> None:
         if self.posting is None:
@@ -115,7 +126,13 @@ class Speaker:
             self._listener.stop()
 
     def __getattr__(self, name: str) -> Any:
-        return getattr(self._sender, name)  # the rest of the sender's interface, as it is
+        return getattr(self._sender, name)
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name in Speaker.__slots__:
+            object.__setattr__(self, name, value)
+        else:
+            setattr(self._sender, name, value)
 
     # -- the role -------------------------------------------------------------------------------
 
@@ -124,7 +141,10 @@ class Speaker:
         return bool(m._live or m._ended or m._milestone or m._ending)
 
     def _decide(self) -> None:
-        self._dir = _claim.private_dir()
+        try:
+            self._dir = _claim.private_dir()
+        except Exception:  # no uid, no temp dir on this platform: the main rank posts
+            self._dir = None
         if self._dir is None:  # nowhere private to meet the others: the main rank posts
             if not self.secondary:
                 self._post(listening=False)
