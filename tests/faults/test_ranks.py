@@ -194,3 +194,31 @@ def test_relaying_to_a_stopped_or_absent_claimer_costs_the_loop_nothing(
     baseline = float(plain.out)
     assert float(relayed.out) < 3 * baseline + 0.5, (relayed.out, plain.out)
     assert float(absent.out) < 3 * baseline + 0.5, (absent.out, plain.out)
+
+
+@pytest.mark.slow
+def test_a_forked_child_that_outlives_the_poster_does_not_keep_its_claim(
+    server: StatusServer, config_dir: Path
+) -> None:
+    first = run_script(
+        """
+        import os, time
+        from vhtqdm import tqdm
+        with tqdm(total=1, desc="first") as bar:  # claims the execution
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 1), os.dup2(null, 2)  # let the test's run end before the child
+                time.sleep(8)  # outlives its parent, holding the inherited descriptors
+                os._exit(0)
+            bar.update()
+        """,
+        config_dir,
+    )
+    assert first.code == 0, first.err
+    second = run_script(
+        "from vhtqdm import tqdm\nfor _ in tqdm(range(3), desc='second'):\n    pass\n",
+        config_dir,
+        timeout=20,
+    )
+    assert second.code == 0, second.err
+    assert any(gauges(p) == ["second"] for p in server.posts), [gauges(p) for p in server.posts]
