@@ -389,6 +389,35 @@ def compose(
     return "\n".join(lines)
 
 
+def ranks_line(member: tuple[int, int] | None, ranks: Sequence[tuple[int, BarView]]) -> str | None:
+    """``member 2/4 · 8 ranks · slowest rank 3 at 398/1875 (\u221214)``, or None when alone.
+
+    ``member`` is the zero-based ``(index, count)`` of a Valohai distributed member (shown
+    one-based, as people count); ``ranks`` pairs each local rank with its outermost bar. The
+    straggler is the rank with the smallest share done; the figure is its lag behind the fastest.
+    """
+    parts = []
+    if member is not None:
+        parts.append(f"member {member[0] + 1}/{member[1]}")
+    if len(ranks) > 1:
+
+        def done(item: tuple[int, BarView]) -> tuple[float, float, int]:
+            n = finite(item[1].n) or 0.0
+            total = finite(item[1].total)
+            return (n / total if total and total > 0 else n), n, item[0]
+
+        slowest = min(ranks, key=done)
+        fastest = max(ranks, key=done)
+        lag = (finite(fastest[1].n) or 0.0) - (finite(slowest[1].n) or 0.0)
+        parts.append(f"{len(ranks)} ranks")
+        if done(slowest)[:2] == done(fastest)[:2]:
+            parts.append(f"all at {position(slowest[1])}")
+        else:
+            behind = f" (\u2212{_round(lag, 6)})" if lag > 0 else ""
+            parts.append(f"slowest rank {slowest[0]} at {position(slowest[1])}{behind}")
+    return text_line(" \u00b7 ".join(parts)) if parts else None
+
+
 def error_text(error: BaseException) -> str:
     """``RuntimeError: CUDA out of memory`` cut to about 100 characters, on one line."""
     name = type(error).__name__

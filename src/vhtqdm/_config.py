@@ -89,13 +89,7 @@ def disabled_reason(environ: Mapping[str, str]) -> str | None:
     """Why this process must not mirror at all, or None. Not an error: nothing is logged."""
     if truthy(environ.get("VHTQDM_DISABLE", "")):
         return "VHTQDM_DISABLE is set"
-    # Distributed launchers (torchrun, accelerate, Lightning) start one process per device; only
-    # the first process of each Valohai execution speaks for it. LOCAL_RANK is per machine (and
-    # each Valohai member is its own execution); RANK counts only when LOCAL_RANK is absent.
-    rank = environ.get("LOCAL_RANK", environ.get("RANK", "")).strip()
-    if rank not in ("", "0"):
-        return f"process rank {rank} is not the main process"
-    return None
+    return None  # secondary ranks mirror too: they relay to the process that posts (_relay)
 
 
 def config_path(environ: Mapping[str, str]) -> str:

@@ -19,7 +19,7 @@ from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
 from numbers import Real
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Callable
 
 from . import _job, _log, _stall
 from ._compose import (
@@ -173,6 +173,9 @@ class Mirror:
         # When each set of postfix keys may next be printed as metadata (see _metadata.emit).
         self.metadata_due: dict[frozenset[str], float] = {}
         self.metadata_steps: dict[str, list[Any]] = {}  # desc -> see _metadata.global_step
+        # Set by _relay in the process that posts for the execution: other processes' bars, the
+        # ranks/member line, and whether any of them still runs.
+        self.relayed: Callable[[], tuple[list[BarView], str | None, bool]] | None = None
 
     def __repr__(self) -> str:
         return f"Mirror({self.endpoint!r}, live={len(self._live)})"
@@ -295,14 +298,26 @@ class Mirror:
 
     # -- composing (on the sender thread) -------------------------------------------------------
 
-    def compose(self) -> tuple[str, bool]:
-        """The status to post now, and whether bars are still running."""
+    def _live_bars(self) -> list[tuple[int, int, Any]]:
+        """The live bars as (screen line, sequence, bar), outermost first."""
         live = []
         for seq, ref in self._live.copy().items():
             bar = ref()
             if bar is not None:
                 live.append((_position(bar), seq, bar))
         live.sort(key=lambda item: item[:2])
+        return live
+
+    def views(self) -> tuple[list[BarView], bool]:
+        """This process's bars as the status shows them (the live ones, else the ended ones)."""
+        live = self._live_bars()
+        if live:
+            return [snapshot(bar) for _, _, bar in live], True
+        return [view for _, _, view in sorted(self._ended, key=lambda item: item[:2])], False
+
+    def compose(self) -> tuple[str, bool]:
+        """The status to post now, and whether bars are still running."""
+        live = self._live_bars()
         now = time.monotonic()
         job = stall = None
         if live:
@@ -319,11 +334,15 @@ class Mirror:
             shown = {seq for _, seq, _ in ended}  # drawn as gauges: not again as phase lines
             phases = [view for seq, view in self._phases if seq not in shown]
         self.job = job
-        metrics = self._metrics(final=not live)
+        header, running = None, bool(live)
+        if self.relayed is not None:  # other processes of the execution relay their bars here
+            more, header, busy = self.relayed()
+            bars, running = [*bars, *more], running or busy
+        metrics = self._metrics(final=not running)
         status = compose(
             bars, metrics, self._milestone, self._ending, job=job, stall=stall, phases=phases
         )
-        return status, bool(live)
+        return ("\n".join((header, status)) if header else status), running
 
     def _job_of(self, seqs: list[int], bars: list[BarView]) -> _job.Job | None:
         """The whole job's progress from the live bars (outermost first), on the sender thread.

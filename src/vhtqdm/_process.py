@@ -22,6 +22,7 @@ _current: Mirror | None = None
 _resolved = False
 _resolve_lock = threading.Lock()
 _exit_hooked = False
+forked = False  # this process is a forked child: it relays, and claims only after a grace period
 
 
 def get() -> Mirror | None:
@@ -46,12 +47,10 @@ def _resolve() -> None:
 
 def _activate(environ: Any) -> Mirror | None:
     global _exit_hooked
-    import multiprocessing
-
     from ._config import ConfigError, disabled_reason, load_endpoint, settings_from_env
 
-    if disabled_reason(environ) is not None or multiprocessing.parent_process() is not None:
-        return None  # opted out, a secondary rank, or a spawned worker: stay plain tqdm
+    if disabled_reason(environ) is not None:
+        return None  # opted out: stay plain tqdm
     try:
         endpoint = load_endpoint(environ)
     except ConfigError as exc:
@@ -66,13 +65,15 @@ def _activate(environ: Any) -> Mirror | None:
         _log.warn_once(f"env:{problem}", problem)
     # Only ever on Valohai: the record and its composer, the sender, requests. Imported here, on the
     # user's thread, never later from a finalizer or at exit.
+    from . import _signals
     from ._mirror import Mirror
+    from ._relay import Speaker
     from ._transport import Transport
 
     mirror = Mirror(endpoint, settings, Transport(endpoint).post)
-    from . import _signals
-
     _signals.install(environ)  # SIGTERM shows "Stopped at …" (VHTQDM_SIGTERM=0: not)
+    # One process of the execution posts; the others (ranks, workers, subprocesses) relay to it.
+    mirror.sender = Speaker(mirror, mirror.sender, endpoint.url, environ)  # type: ignore[assignment]
     if not _exit_hooked:
         atexit.register(_at_exit)
         _exit_hooked = True
@@ -101,13 +102,15 @@ def _at_exit() -> None:
 
 
 def _after_fork_in_child() -> None:
-    # A forked child (DataLoader worker, multiprocessing) never posts: the parent speaks for the
-    # job. Only plain assignments here: no logging, no lock acquired (one may be held forever).
-    global _current, _resolved, _resolve_lock
+    # A forked child (DataLoader worker, multiprocessing) never uses the parent's mirror: its own
+    # first bar resolves afresh and relays to the process that posts (_relay). Only plain
+    # assignments here: no logging, no lock acquired (one may be held forever).
+    global _current, _resolved, _resolve_lock, forked
     if _current is not None:
         _current.dead = True
     _current = None
-    _resolved = True
+    _resolved = False
+    forked = True
     _resolve_lock = threading.Lock()
 
 

@@ -134,7 +134,9 @@ def run(args: argparse.Namespace) -> int:
         _say(str(exc))
         return 2
     failed = 1 if args.strict else 0
-    reason = disabled_reason(os.environ)
+    from .._ranks import secondary
+
+    reason = disabled_reason(os.environ) or secondary(os.environ)
     if reason is not None:
         _say(f"{reason}: the status is not sent")
         return 0

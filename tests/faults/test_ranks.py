@@ -1,0 +1,224 @@
+"""Launchers as real jobs: whatever starts the processes, one of them posts and the others relay."""
+
+from __future__ import annotations
+
+import re
+import socket
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from ..helpers import run_script
+from ..server import StatusServer
+
+FAST = {"VHTQDM_STATUS_INTERVAL": "0.5"}
+
+
+def gauges(post: object) -> list[str]:
+    return [g["label"].split()[0] for g in post.of_type("gauge")]  # type: ignore[attr-defined]
+
+
+@pytest.mark.slow
+def test_a_subprocess_with_the_same_environment_relays_to_the_parent(
+    server: StatusServer, config_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "eval.py").write_text(
+        "import time\nfrom vhtqdm import tqdm\n"
+        "for _ in tqdm(range(12), desc='eval'):\n    time.sleep(0.25)\n"
+    )
+    run = run_script(
+        f"""
+        import subprocess, sys
+        from vhtqdm import tqdm
+        with tqdm(total=2, desc="train") as bar:
+            bar.update()
+            subprocess.run([sys.executable, {str(tmp_path / "eval.py")!r}], check=True)
+            bar.update()
+        """,
+        config_dir,
+        env=FAST,
+        timeout=60,
+    )
+    assert run.code == 0, run.err
+    assert server.posts
+    # Never alternating: every status is the parent's, and the child's bar shows inside it.
+    assert all(gauges(p)[:1] == ["train"] for p in server.posts), [gauges(p) for p in server.posts]
+    assert any(gauges(p) == ["train", "eval"] for p in server.posts)
+    assert server.posts[-1].of_type("gauge")[0]["value"] == 2
+
+
+@pytest.mark.slow
+def test_the_spawn_pattern_posts_rank_0s_bar(
+    server: StatusServer, config_dir: Path, tmp_path: Path
+) -> None:
+    # torch.multiprocessing.spawn / Lightning's ddp_spawn: the launcher only spawns; rank 0 is a
+    # spawned child that learns its rank as an argument, the other ranks hide their bars.
+    run = run_script(
+        """
+        import multiprocessing as mp
+        from vhtqdm import tqdm
+
+        def train(rank):
+            for _ in tqdm(range(20), desc=f"rank{rank}", disable=rank != 0):
+                pass
+
+        if __name__ == "__main__":
+            ctx = mp.get_context("spawn")
+            procs = [ctx.Process(target=train, args=(rank,)) for rank in range(2)]
+            for p in procs:
+                p.start()
+            for p in procs:
+                p.join()
+            print([p.exitcode for p in procs])
+        """,
+        config_dir,
+        env=FAST,
+        timeout=60,
+        as_file=tmp_path / "launch.py",
+    )
+    assert run.code == 0, run.err
+    assert run.out.strip() == "[0, 0]"
+    assert server.posts, "rank 0's bar was never posted"
+    assert {label for p in server.posts for label in gauges(p)} == {"rank0"}
+    assert server.posts[-1].of_type("gauge")[0]["value"] == 20
+
+
+RANK_SCRIPT = """
+import os, sys, time
+from vhtqdm import tqdm
+rank = int(os.environ["LOCAL_RANK"])
+with tqdm(total=40, desc=f"train{rank}") as bar:
+    for step in range(40):
+        time.sleep(0.1 if rank != 2 else 0.2)  # rank 2 is the straggler
+        bar.update()
+"""
+
+
+@pytest.mark.slow
+def test_local_ranks_compose_into_rank_0s_status_with_the_slowest_rank(
+    server: StatusServer, config_dir: Path, tmp_path: Path
+) -> None:
+    (tmp_path / "rank.py").write_text(RANK_SCRIPT)
+    run = run_script(
+        f"""
+        import os, subprocess, sys
+        procs = [
+            subprocess.Popen(
+                [sys.executable, {str(tmp_path / "rank.py")!r}],
+                env={{**os.environ, "LOCAL_RANK": str(rank), "RANK": str(4 + rank)}},
+            )
+            for rank in range(3)
+        ]
+        print([p.wait() for p in procs])
+        """,
+        config_dir,
+        env={**FAST, "VH_DIST_MEMBER_INDEX": "1", "VH_DIST_MEMBER_COUNT": "4"},
+        timeout=60,
+    )
+    assert run.code == 0, run.err
+    assert run.out.strip() == "[0, 0, 0]"
+    assert server.posts
+    assert all(gauges(p) == ["train0"] for p in server.posts), [gauges(p) for p in server.posts]
+    assert all(p.texts()[0].startswith("member 2/4") for p in server.posts)
+    dot, minus = "\u00b7", "\u2212"
+    head = f"member 2/4 {dot} 3 ranks {dot} slowest rank 2"
+    line = re.compile(rf"{head} at (\d+)/40 \({minus}(\d+)\)")
+    found = [m for p in server.posts for m in [line.fullmatch(p.texts()[0])] if m]
+    assert found, [p.texts() for p in server.posts]
+    assert any(int(m.group(2)) >= 3 for m in found)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize(
+    ("env", "posts"),
+    [
+        ({"LOCAL_RANK": "1", "RANK": "1"}, False),
+        ({"RANK": "2"}, False),
+        ({"LOCAL_RANK": "", "RANK": "2"}, False),
+        ({"SLURM_PROCID": "3", "SLURM_LOCALID": "1"}, False),
+        ({"SLURM_PROCID": "4", "SLURM_LOCALID": "0"}, True),
+        ({"OMPI_COMM_WORLD_RANK": "1", "OMPI_COMM_WORLD_LOCAL_RANK": "1"}, False),
+        ({"PMI_RANK": "1"}, False),
+        ({"LOCAL_RANK": "0", "RANK": "4"}, True),  # first process of another Valohai member
+        ({"LOCAL_RANK": "0", "RANK": "0"}, True),
+    ],
+)
+def test_only_the_main_rank_posts(
+    env: dict[str, str], posts: bool, server: StatusServer, config_dir: Path
+) -> None:
+    run = run_script(
+        "from vhtqdm import tqdm\nfor i in tqdm(range(3)):\n    pass\n", config_dir, env=env
+    )
+    assert run.code == 0 and "vhtqdm" not in run.err
+    assert (server.attempts > 0) == posts
+
+
+LOOP = """
+import time
+from vhtqdm import tqdm
+started = time.perf_counter()
+for _ in range(300):
+    for _ in tqdm(range(200), desc="step", mininterval=0):
+        pass
+print(time.perf_counter() - started)
+"""
+
+
+@pytest.mark.slow
+def test_relaying_to_a_stopped_or_absent_claimer_costs_the_loop_nothing(
+    server: StatusServer, config_dir: Path
+) -> None:
+    from vhtqdm import _claim
+
+    # A poster that never reads (stopped, or busy): its socket fills, every send would block.
+    directory = _claim.private_dir()
+    assert directory is not None and Path(directory).parent == Path(tempfile.gettempdir())
+    path = Path(directory) / f"{_claim.key(server.url)}.sock"
+    path.unlink(missing_ok=True)
+    deaf = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
+    deaf.bind(str(path))
+    try:
+        relayed = run_script(LOOP, config_dir, env={"LOCAL_RANK": "1"}, timeout=120)
+        deaf.close()
+        path.unlink()
+        absent = run_script(LOOP, config_dir, env={"LOCAL_RANK": "1"}, timeout=120)
+        plain = run_script(LOOP, config_dir, env={"VHTQDM_DISABLE": "1"}, timeout=120)
+    finally:
+        deaf.close()
+    for run in (relayed, absent, plain):
+        assert run.code == 0, run.err
+    assert server.attempts == 0  # a relay never posts
+    # Generous: the loop runs next to the relay thread on a shared, loaded machine.
+    baseline = float(plain.out)
+    assert float(relayed.out) < 3 * baseline + 0.5, (relayed.out, plain.out)
+    assert float(absent.out) < 3 * baseline + 0.5, (absent.out, plain.out)
+
+
+@pytest.mark.slow
+def test_a_forked_child_that_outlives_the_poster_does_not_keep_its_claim(
+    server: StatusServer, config_dir: Path
+) -> None:
+    first = run_script(
+        """
+        import os, time
+        from vhtqdm import tqdm
+        with tqdm(total=1, desc="first") as bar:  # claims the execution
+            if os.fork() == 0:
+                null = os.open(os.devnull, os.O_WRONLY)
+                os.dup2(null, 1), os.dup2(null, 2)  # let the test's run end before the child
+                time.sleep(8)  # outlives its parent, holding the inherited descriptors
+                os._exit(0)
+            bar.update()
+        """,
+        config_dir,
+    )
+    assert first.code == 0, first.err
+    second = run_script(
+        "from vhtqdm import tqdm\nfor _ in tqdm(range(3), desc='second'):\n    pass\n",
+        config_dir,
+        timeout=20,
+    )
+    assert second.code == 0, second.err
+    assert any(gauges(p) == ["second"] for p in server.posts), [gauges(p) for p in server.posts]
