@@ -197,6 +197,28 @@ def test_a_metric_without_finite_points_has_no_empty_sparkline() -> None:
     assert status == [{"type": "text", "text": "loss nan", "color": "bad"}]
 
 
+def test_a_metric_line_tells_the_extremes_and_the_first_nan() -> None:
+    def text(**kwargs: object) -> dict[str, object]:
+        return lines(compose([], [MetricView("loss", charted=True, **kwargs)]))[0]
+
+    assert text(value=0.31, low=0.12, high=2.75) == {
+        "type": "text",
+        "text": "loss 0.31 \u00b7 min 0.12 \u00b7 max 2.75",
+    }
+    assert text(value=0.5, low=0.5, high=0.5) == {"type": "text", "text": "loss 0.5"}
+    assert text(value=math.nan, bad=math.nan, bad_step=412) == {
+        "type": "text",
+        "text": "loss nan since step 412",
+        "color": "bad",
+    }
+    assert text(value=0.31, bad=math.inf, bad_step=412, low=0.12, high=2.75) == {
+        "type": "text",
+        "text": "loss 0.31 \u00b7 inf at step 412 \u00b7 min 0.12 \u00b7 max 2.75",
+        "color": "warn",
+    }
+    assert text(value=-math.inf, bad=-math.inf)["text"] == "loss -inf"  # no step known
+
+
 def test_many_bars_are_counted_not_listed() -> None:
     status = lines(compose([BarView(n=i, total=10) for i in range(MAX_BARS + 4)]))
     assert len(status) == MAX_BARS + 1
@@ -263,6 +285,10 @@ metric_views = st.builds(
     value=anything,
     points=st.lists(st.floats(allow_nan=True, allow_infinity=True), max_size=300),
     charted=st.booleans(),
+    low=anything,
+    high=anything,
+    bad=anything,
+    bad_step=anything,
 )
 
 
@@ -295,3 +321,11 @@ def test_any_input_gives_a_small_status_of_valid_elements(bars, metrics, milesto
 def test_an_eta_beyond_any_clock_leaves_just_the_counts() -> None:
     # tqdm's format_meter raises OverflowError here; the label keeps what can be shown.
     assert bar_label(BarView(desc="x", n=1, total=10, rate=1e-308)) == "x 1/10"
+
+
+@settings(max_examples=300, deadline=None)
+@given(metric=metric_views)
+def test_any_metric_gives_one_short_line_or_a_summary(metric: MetricView) -> None:
+    (first, *rest) = lines(compose([], [metric]))
+    assert first["type"] == "text" and len(first["text"]) <= 160
+    assert len(rest) <= 1 and all(e["type"] == "sparkline" for e in rest)

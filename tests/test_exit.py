@@ -206,4 +206,5 @@ def test_posts_carry_valid_json_lines_only(server: StatusServer, config_dir: Pat
             assert element["type"] in ("text", "gauge", "sparkline")
             assert "\n" not in json.dumps(element) and "\x1b" not in line
     texts = [e for e in final(server) if e["type"] == "text"]
-    assert {"type": "text", "text": "loss nan", "color": "bad"} in texts
+    nan = "loss nan since step 4 \u00b7 min 0.25 \u00b7 max 1"  # the step: the bar's count
+    assert {"type": "text", "text": nan, "color": "bad"} in texts

@@ -22,7 +22,7 @@ from tqdm.std import tqdm as std_tqdm
 from . import _logmode, _metadata, _process
 
 if TYPE_CHECKING:
-    from ._mirror import Mirror
+    from ._mirror import Book, Mirror
 
 __all__ = ["tqdm", "trange"]
 
@@ -50,6 +50,9 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
 
     _vh_text = True  # draws text through tqdm's display() (set for each subclass below)
     _vh_log: _logmode.LogLine | None = None
+    # The series of the bar's description, and the desc they are for (see Mirror.book).
+    _vh_desc: object = object()  # no desc is this object: the first set_postfix looks it up
+    _vh_book: Book  # set by that look-up
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -94,12 +97,16 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
                     _logmode.hide(self)
                 mirror.add(self)
 
-    def set_postfix(self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any) -> None:
-        """tqdm's ``set_postfix`` (same text), also noting numeric values for the status.
+    def set_postfix(  # noqa: PLR0915  # one fused fast path: a helper call would cost more
+        self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any
+    ) -> None:
+        """tqdm's ``set_postfix`` (same text), also noting the values for the status.
 
         The keyword-only call, once per step in most training loops, is re-implemented here with
         the recording fused in, so that it costs less than tqdm's own; property tests check that
-        it builds exactly tqdm's postfix. Every other form goes through tqdm.
+        it builds exactly tqdm's postfix. Every other form goes through tqdm. A finite int or
+        float goes straight into its series (``Series.add`` inlined); anything else is left,
+        unconverted, to ``Mirror.note`` and the sender thread.
         """
         mirror = self._vh
         if ordered_dict is not None:
@@ -107,7 +114,7 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
                 try:
                     ordered_dict = OrderedDict(ordered_dict)  # may be a one-shot iterator of pairs
                     pairs = list(ordered_dict.items()) + sorted(kwargs.items())
-                    mirror.record(self._vh_charted, pairs)
+                    mirror.record(self, pairs)
                     if self._vh_meta:
                         _metadata.emit(self, mirror, pairs)
                 except Exception:
@@ -118,25 +125,34 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
         try:
             fmt = self.format_num
             if mirror is not None:
-                latest, acc, charted = mirror.latest, mirror.acc, self._vh_charted
+                book = self._vh_book if self._vh_desc is self.desc else mirror.book(self)
             parts = []
             for key in sorted(kwargs):
                 value = kwargs[key]
                 kind = type(value)
                 if kind is float or kind is int:
                     if mirror is not None:
-                        latest[key] = value
-                        if charted is True or key in charted:
-                            slot = acc.get(key)
-                            if slot is None:
-                                acc[key] = [value, 1]
-                            else:
-                                slot[0] += value
-                                slot[1] += 1
+                        series = book.get(key)
+                        # Finite (within ±_series.HUGE; NaN fails too): Series.add, inlined.
+                        if (
+                            series is not None
+                            and -1.7976931348623157e308 <= value <= 1.7976931348623157e308
+                        ):
+                            series.total += value
+                            series.last = value
+                            if value < series.low:  # noqa: PLR1730  # min() is a call
+                                series.low = value
+                            if value > series.high:  # noqa: PLR1730
+                                series.high = value
+                            series.room -= 1
+                            if not series.room:
+                                series.close()
+                        else:
+                            mirror.note(self, book, key, value)
                     text = fmt(value)
                 else:
                     if mirror is not None:
-                        mirror.record(charted, ((key, value),))
+                        mirror.note(self, book, key, value)
                     if isinstance(value, Number):
                         text = fmt(value)
                     else:

@@ -57,12 +57,16 @@ class BarView:
 
 @dataclass(frozen=True)
 class MetricView:
-    """One postfix key: its latest value and, when charted, the per-interval means."""
+    """One metric: its latest value, its curve over the whole run, its extremes and first NaN."""
 
     name: str
     value: object
-    points: Sequence[float] = ()
+    points: Sequence[float] = ()  # oldest first, at most sparkline_window
     charted: bool = False
+    low: object = None  # the run's minimum and maximum finite value
+    high: object = None
+    bad: object = None  # the first non-finite value (nan, inf, -inf), if any
+    bad_step: object = None  # and the step (the reporting bar's count) it came at
 
 
 @dataclass(frozen=True)
@@ -251,21 +255,49 @@ def ending_line(kind: str, error: str, bars: Sequence[BarView]) -> str:
     return text_line(f"Failed{where}: {error}", "bad")
 
 
+def _step(step: object) -> str:
+    """``step 412``, or nothing when the step is unknown."""
+    number = finite(step)
+    return "" if number is None else f"step {_round(number, 6)}"
+
+
+def metric_text(metric: MetricView) -> tuple[str, str | None]:
+    """``loss 0.31 · nan at step 412 · min 0.12 · max 2.75`` and its color.
+
+    The latest value not finite: ``loss nan since step 412`` in bad. Finite again, the first
+    non-finite value is still told, in warn. Min and max show once they differ.
+    """
+    value = metric.value
+    head = f"{clean(metric.name, NAME_CHARS) or '?'} {format_value(value)}"
+    parts = [head]
+    shade = None
+    bad, where = metric.bad, _step(metric.bad_step)
+    told = isinstance(bad, float) and finite(bad) is None
+    if isinstance(value, (int, float)) and not isinstance(value, bool) and finite(value) is None:
+        shade = "bad"
+        if told and where:
+            parts = [f"{head} since {where}"]
+    elif told:
+        shade = "warn"
+        parts.append(f"{format_value(bad)} at {where}" if where else f"{format_value(bad)} before")
+    low, high = finite(metric.low), finite(metric.high)
+    if low is not None and high is not None and low < high:
+        parts.append(f"min {format_value(low)} \u00b7 max {format_value(high)}")
+    return " \u00b7 ".join(parts), shade
+
+
 def metric_lines(metrics: Sequence[MetricView]) -> list[str]:
     """For each charted metric a text then its sparkline; the rest share one summary line."""
     lines: list[str] = []
     rest: list[str] = []
     for metric in metrics:
-        name = clean(metric.name, NAME_CHARS) or "?"
-        value = format_value(metric.value)
-        is_number = isinstance(metric.value, (int, float)) and not isinstance(metric.value, bool)
-        bad = is_number and finite(metric.value) is None
         if metric.charted and len(lines) < 2 * MAX_CHARTS:
-            lines.append(text_line(f"{name} {value}", "bad" if bad else None))
+            text, shade = metric_text(metric)
+            lines.append(text_line(text, shade))
             if any(finite(point) is not None for point in metric.points):
-                lines.append(sparkline_line(metric.points, "bad" if bad else None))
+                lines.append(sparkline_line(metric.points, "bad" if shade == "bad" else None))
         else:
-            rest.append(f"{name} {value}")
+            rest.append(f"{clean(metric.name, NAME_CHARS) or '?'} {format_value(metric.value)}")
     if rest:
         lines.append(text_line(" \u00b7 ".join(rest)))
     return lines

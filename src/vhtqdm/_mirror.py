@@ -12,18 +12,19 @@ valid Valohai config; this module is only imported then.
 from __future__ import annotations
 
 import itertools
-import math
+import re
 import time
 import weakref
 from collections import deque
 from collections.abc import Iterable
 from dataclasses import replace
-from numbers import Real
+from numbers import Number, Real
 from typing import TYPE_CHECKING, Any, Callable
 
 from . import _job, _log, _stall
 from ._compose import (
     COMPLETE,
+    DESC_CHARS,
     EARLY,
     FAILED,
     INTERRUPTED,
@@ -45,13 +46,21 @@ from ._config import (
     parse_stall_after,
     parse_window,
 )
+from ._series import Series
+from ._text import clean
 
 if TYPE_CHECKING:
     from tqdm.std import tqdm as std_tqdm
 
     from ._sender import Post
 
-MAX_METRICS = 64  # distinct postfix keys remembered; more are dropped, oldest kept
+MAX_METRICS = 64  # series (a postfix key of a bar description) recorded; later ones are not
+MAX_LABELS = 64  # bar descriptions whose postfix values are recorded
+MAX_SPECS = 8  # distinct `sparklines=` choices remembered per description
+PENDING = 16  # values of other types (tensors, numpy scalars…) kept per series between statuses
+
+# A description's words that are numbers ("Epoch 3/10", "fold 2"): not part of the series' name.
+_NUMERIC = re.compile(r"[\W_]*\d[\d\W_]*")
 
 
 def metric_value(value: object) -> object:
@@ -77,6 +86,28 @@ def metric_value(value: object) -> object:
         return str(value)[:200]
     except Exception:
         return "?"
+
+
+def series_label(desc: object) -> str:
+    """The description that tells a bar's series apart: ``"eval: "`` is ``eval``, ``Epoch 3``
+    is ``Epoch``.
+
+    Numbers are left out so that a bar re-described or re-created each epoch keeps one series.
+    """
+    text = clean(desc, DESC_CHARS + 2).rstrip(":").rstrip()
+    return " ".join(word for word in text.split() if not _NUMERIC.fullmatch(word))
+
+
+class Book(dict[str, Series]):
+    """The series of one bar description, by key: what a bar's ``set_postfix`` writes into."""
+
+    __slots__ = ("full", "label", "specs")
+
+    def __init__(self, label: str, full: bool = False) -> None:
+        super().__init__()
+        self.label = label
+        self.full = full  # beyond MAX_LABELS: records nothing
+        self.specs: list[Charted] = []  # the `sparklines=` of the bars writing here
 
 
 def _rate(bar: Any, n: float, elapsed: float, running: bool) -> float | None:
@@ -151,8 +182,11 @@ class Mirror:
 
         self.endpoint = endpoint
         self.settings = settings
-        self.sender = Sender(post, self.compose, settings.status_interval, endpoint.host)
+        self.sender = Sender(
+            self._stop_on_refusal(post), self.compose, settings.status_interval, endpoint.host
+        )
         self.dead = False  # set in a forked child: this copy must never post
+        self.stopped = False  # the token was refused: nothing is recorded or posted any more
         self._seq = itertools.count()
         self._live: dict[int, weakref.ref[Any]] = {}
         self._ended: list[tuple[int, int, BarView]] = []  # bars closed since the last start
@@ -165,11 +199,11 @@ class Mirror:
         self._job_floor: tuple[int, float, float] = (-1, 0.0, 0.0)  # outer seq, its n, fraction
         self._milestone: Note | None = None
         self._ending: tuple[str, str] | None = None
-        # Written by the bars' hot path (no lock: single dict operations).
-        self.latest: dict[str, object] = {}  # key -> latest value
-        self.acc: dict[str, list[float]] = {}  # key -> [sum, count] this interval
-        self._points: dict[str, deque[float]] = {}
-        self._rolled = time.monotonic()
+        # Written by the bars' set_postfix (no lock: single dict, list and attribute operations).
+        self._books: dict[str, Book] = {}  # bar description -> its series by key
+        self._series: dict[tuple[str, str], Series] = {}  # (description, key), first reported first
+        self._pending: dict[Series, deque[tuple[object, object]]] = {}  # (raw value, step)
+        self._shown: dict[Series, tuple[object, object]] = {}  # (raw, converted) latest values
         # When each set of postfix keys may next be printed as metadata (see _metadata.emit).
         self.metadata_due: dict[frozenset[str], float] = {}
         self.metadata_steps: dict[str, list[Any]] = {}  # desc -> see _metadata.global_step
@@ -208,7 +242,8 @@ class Mirror:
             _log.warn_once(f"option:{exc}", f"{exc}; using the default")
 
     def add(self, bar: std_tqdm) -> None:
-        if self.dead:
+        if self.dead or self.stopped:
+            bar._vh = None
             return
         seq = next(self._seq)
         bar._vh_seq = seq
@@ -236,20 +271,83 @@ class Mirror:
         if where == 0:
             self._phases.append((seq, view))
 
-    def record(self, charted: Charted, pairs: Iterable[tuple[str, object]]) -> None:
+    def book(self, bar: Any) -> Book:
+        """The series of the bar's description; the bar caches it until its ``desc`` changes."""
+        desc = bar.desc
+        label = series_label(desc)
+        book = self._books.get(label)
+        if book is None:
+            full = len(self._books) >= MAX_LABELS
+            book = Book(label, full) if full else self._books.setdefault(label, Book(label))
+        spec: Charted = bar._vh_charted
+        if spec not in book.specs and len(book.specs) < MAX_SPECS:
+            book.specs.append(spec)
+        bar._vh_book, bar._vh_desc = book, desc
+        return book
+
+    def record(self, bar: Any, pairs: Iterable[tuple[object, object]]) -> None:
         """Note postfix values given as pairs (the general path; the bar inlines the usual one)."""
-        latest, acc = self.latest, self.acc
-        for name, raw in pairs:
-            value = metric_value(raw)
-            key = str(name)
-            latest[key] = value
-            if isinstance(value, (int, float)) and (charted is True or key in charted):
-                slot = acc.get(key)
-                if slot is None:
-                    acc[key] = [value, 1]
-                else:
-                    slot[0] += value
-                    slot[1] += 1
+        book = bar._vh_book if bar._vh_desc is bar.desc else self.book(bar)
+        for name, value in pairs:
+            self.note(bar, book, name if type(name) is str else str(name), value)
+
+    def note(self, bar: Any, book: Book, key: str, value: object) -> None:
+        """One postfix value the bar's inlined path leaves here: a new key, a non-finite number,
+        any other type. Nothing is converted here (no ``.item()``, no ``str()``): the sender does
+        it, so the loop never waits on a device or pays for a value's text twice."""
+        series = book.get(key)
+        if series is None:
+            if self.stopped or book.full:
+                return
+            if len(self._series) >= MAX_METRICS:  # the cap holds where values are written
+                _log.warn_once(
+                    "metrics", f"more than {MAX_METRICS} postfix keys: later ones are not shown"
+                )
+                return
+            series = book.setdefault(key, Series(self.settings.sparkline_window))
+            self._series.setdefault((book.label, key), series)
+        kind = type(value)
+        if kind is float or kind is int:
+            series.add(value, getattr(bar, "n", None))  # type: ignore[arg-type]
+            return
+        series.last = value
+        if (
+            kind is not str
+            and kind is not bool
+            and (isinstance(value, Number) or getattr(value, "ndim", None) == 0)
+        ):
+            pending = self._pending.get(series)
+            if pending is None:
+                pending = self._pending.setdefault(series, deque(maxlen=PENDING))
+            pending.append((value, getattr(bar, "n", None)))
+
+    # -- stopping -------------------------------------------------------------------------------
+
+    def _stop_on_refusal(self, post: Post) -> Post:
+        """``post``, which also stops the mirror when the endpoint refuses the token (401/403)."""
+
+        def send(text: str, timeout: float) -> Any:
+            result = post(text, timeout)
+            from ._transport import STOP  # loaded with the transport, on the sender thread
+
+            if result.kind == STOP:
+                self.stop()
+            return result
+
+        return send
+
+    def stop(self) -> None:
+        """Nothing will be posted again: the bars drop the mirror and what was recorded goes."""
+        self.stopped = True
+        for ref in list(self._live.values()):
+            bar = ref()
+            if bar is not None:
+                bar._vh = None
+        self._live.clear()
+        self._books.clear()
+        self._series.clear()
+        self._pending.clear()
+        self._shown.clear()
 
     def outer_count(self, bar: Any) -> float | None:
         """The count of the outermost live bar drawn above ``bar`` (its epoch), or None."""
@@ -338,7 +436,7 @@ class Mirror:
         if self.relayed is not None:  # other processes of the execution relay their bars here
             more, header, busy = self.relayed()
             bars, running = [*bars, *more], running or busy
-        metrics = self._metrics(final=not running)
+        metrics = self._metrics()
         status = compose(
             bars, metrics, self._milestone, self._ending, job=job, stall=stall, phases=phases
         )
@@ -366,30 +464,58 @@ class Mirror:
             self._job_floor = (outer, bars[0].n, job.fraction)
         return job
 
-    def _metrics(self, final: bool) -> list[MetricView]:
-        """Close the interval's accumulators into sparkline points, then list every metric."""
-        now = time.monotonic()
-        if final or now - self._rolled >= 0.9 * self.sender.interval:
-            self._rolled = now
-            acc, self.acc = self.acc, {}
-            window = self.settings.sparkline_window
-            # A copy: a set_postfix still holding the old dict may add a key while we read it.
-            for key, (total, count) in list(acc.items()):
-                points = self._points.get(key)
-                if points is None or points.maxlen != window:
-                    points = self._points[key] = deque(points or (), maxlen=window)
-                try:
-                    mean = total / count
-                except (ZeroDivisionError, OverflowError):  # an int beyond float range
-                    continue
-                if math.isfinite(mean):
-                    points.append(mean)
-        latest = self.latest.copy()
-        for key in list(latest)[MAX_METRICS:]:
-            self.latest.pop(key, None)
-            self._points.pop(key, None)
-        charted = self._points.keys() | self.acc.keys()
-        return [
-            MetricView(key, value, tuple(self._points.get(key, ())), key in charted)
-            for key, value in list(latest.items())[:MAX_METRICS]
-        ]
+    def _metrics(self) -> list[MetricView]:
+        """Every series as the status shows it, converting the values the bars left raw."""
+        items = list(self._series.items())
+        labels: dict[str, int] = {}  # key -> descriptions reporting it
+        for (_, key), _ in items:
+            labels[key] = labels.get(key, 0) + 1
+        views = []
+        for (label, key), series in items:
+            self._fold_pending(series)
+            name = f"{label} {key}" if label and labels[key] > 1 else key
+            book = self._books.get(label)
+            specs = book.specs if book is not None else []
+            numeric = series.low <= series.high or series.bad is not None  # a number came
+            charted = numeric and any(
+                not isinstance(spec, frozenset) or {key, name, f"{label} {key}"} & spec
+                for spec in specs
+            )
+            views.append(
+                MetricView(
+                    name,
+                    self._shown_value(series),
+                    tuple(series.points()),
+                    charted,
+                    low=series.low,
+                    high=series.high,
+                    bad=series.bad,
+                    bad_step=series.bad_step,
+                )
+            )
+        return views
+
+    def _fold_pending(self, series: Series) -> None:
+        """Convert the raw values a bar queued for ``series`` and add the numbers to it."""
+        pending = self._pending.get(series)
+        while pending:
+            try:
+                raw, step = pending.popleft()  # atomic: a bar may append meanwhile
+            except IndexError:
+                break
+            value = metric_value(raw)
+            self._shown[series] = (raw, value)
+            if isinstance(value, (int, float)):
+                series.add(value, step, latest=False)
+
+    def _shown_value(self, series: Series) -> object:
+        """The series' latest value as a number or text, converting it once."""
+        raw = series.last
+        if type(raw) is float or type(raw) is int or type(raw) is str:
+            return raw
+        shown = self._shown.get(series)
+        if shown is not None and shown[0] is raw:
+            return shown[1]
+        value = metric_value(raw)
+        self._shown[series] = (raw, value)
+        return value

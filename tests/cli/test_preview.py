@@ -50,7 +50,7 @@ def test_the_url_comes_first_then_the_final_status_and_a_summary() -> None:
     report = ran.err[ran.err.index("its final status:") :].splitlines()
     assert report[1] == "  warming up"
     assert report[2].startswith("  ████████████████████████ 100%  train 12/12")
-    assert report[3] == "  loss 0.08333"
+    assert report[3] == "  loss 0.08333 \u00b7 min 0.08333 \u00b7 max 1"
     assert set(report[4].split()[0]) <= set("▁▂▃▄▅▆▇█")
     summary = re.search(
         r"(\d+) status updates received, spacing min ([\d.]+) s · median ([\d.]+) s · "

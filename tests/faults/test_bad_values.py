@@ -70,7 +70,9 @@ def post_once(server: StatusServer, **postfix: Any) -> list[dict[str, Any]]:
 def test_nan_and_infinities_are_shown_as_such_in_bad(valohai: StatusServer) -> None:
     elements = post_once(valohai, loss=math.nan, grad=math.inf, neg=-math.inf)
     texts = {e["text"]: e.get("color") for e in elements if e["type"] == "text"}
-    assert texts["loss nan"] == texts["grad inf"] == texts["neg -inf"] == "bad"
+    # The step: the bar's count when the value came (set_postfix before the first update).
+    assert texts["loss nan since step 0"] == texts["grad inf since step 0"] == "bad"
+    assert texts["neg -inf since step 0"] == "bad"
 
 
 def test_odd_values_become_numbers_or_text(valohai: StatusServer) -> None:
@@ -100,7 +102,7 @@ def test_an_int_beyond_float_range_raises_as_in_tqdm_and_the_status_stays_valid(
         with pytest.raises(OverflowError):
             cls(total=1, file=io.StringIO()).set_postfix(huge=10**400)
     elements = post_once(valohai, loss=0.5)
-    assert {"type": "text", "text": "huge 1.000e+400", "color": "bad"} in elements
+    assert {"type": "text", "text": "huge 1.000e+400 since step 0", "color": "bad"} in elements
 
 
 def test_numpy_scalars_are_numbers(valohai: StatusServer) -> None:
