@@ -86,9 +86,10 @@ def package(session: nox.Session) -> None:
     for field in ("License-Expression: MIT", "Home-page: https://"):
         if field not in shown:
             session.error(f"pip show vhtqdm lacks {field!r}:\n{shown}")
-    where = session.run("python", "-c", "import vhtqdm; print(vhtqdm.__file__)", silent=True)
-    if "site-packages" not in str(where):
+    where = str(session.run("python", "-c", "import vhtqdm; print(vhtqdm.__file__)", silent=True))
+    if "site-packages" not in where:
         session.error(f"vhtqdm was imported from {where}, not from the installed wheel")
+    session.log(f"vhtqdm imported from {where.strip()}")
     session.run("pytest", "-p", "no:cacheprovider", *session.posargs, success_codes=[0])
 
 
@@ -106,6 +107,7 @@ def lowest(session: nox.Session) -> None:
         installed = str(session.run("python", "-c", show, silent=True)).strip()
         if installed not in requirement.specifier:
             session.error(f"{requirement.name} {installed} is installed, not {pin}")
+        session.log(f"{requirement.name} {installed}")
     session.run("pytest", *session.posargs, success_codes=[0])
 
 
