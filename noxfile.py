@@ -1,16 +1,25 @@
 """Developer sessions: `nox -s tests` (every CPython 3.9-3.13 found), `lint`, `typecheck`,
-`integrations` (the real frameworks), `tqdm_suite` (tqdm's own tests with vhtqdm's classes) and
-`browser` (the preview page in headless Chromium: needs Debian's chromium and chromium-driver);
-`reliability` (the README's fault table) and `bench` (the README's performance table) are not
-run by default."""
+`package` (the built sdist and wheel, the tests against the installed wheel), `lowest` (the tests
+with the lowest dependency versions pyproject.toml declares), `integrations` (the real
+frameworks), `tqdm_suite` (tqdm's own tests with vhtqdm's classes) and `browser` (the preview
+page in headless Chromium: needs Debian's chromium and chromium-driver); `reliability` (the
+README's fault table) and `bench` (the README's performance table) are not run by default."""
 
 from __future__ import annotations
 
 import shutil
+import sys
 import tarfile
 from pathlib import Path
+from typing import Any
 
 import nox
+from packaging.requirements import Requirement  # nox depends on packaging
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # nox itself depends on tomli before 3.11
+    import tomli as tomllib
 
 PYTHONS = ["3.9", "3.10", "3.11", "3.12", "3.13"]
 nox.options.sessions = ["lint", "typecheck", "tests"]
@@ -26,6 +35,79 @@ def tests(session: nox.Session) -> None:
     """The test suite against the installed package (not the source tree)."""
     session.install(".[test]")
     # pytest exits 5 when it collected nothing: that is a broken suite, never a pass.
+    session.run("pytest", *session.posargs, success_codes=[0])
+
+
+def floors(requirements: list[str]) -> list[str]:
+    """``name==X`` for each ``name>=X`` of ``requirements``: the lowest versions they allow."""
+    pins = []
+    for line in requirements:
+        requirement = Requirement(line)
+        (lowest,) = [s.version for s in requirement.specifier if s.operator == ">="]
+        pins.append(f"{requirement.name}=={lowest}")
+    return pins
+
+
+def pyproject() -> dict[str, Any]:
+    with (ROOT / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
+@nox.session(python="3.11", reuse_venv=False)  # a fresh venv: the wheel installs anew
+def package(session: nox.Session) -> None:
+    """Build the sdist and the wheel as a release would, check them, install the wheel into this
+    session's fresh venv and run the tests from the extracted sdist against it."""
+    session.install("build", "twine")
+    tmp = Path(session.create_tmp())
+    dist = tmp / "dist"
+    shutil.rmtree(dist, ignore_errors=True)
+    # `build` makes the sdist, then the wheel from the sdist: the wheel proves the sdist builds.
+    session.run("python", "-m", "build", "--outdir", str(dist), str(ROOT))
+    (sdist,) = dist.glob("vhtqdm-*.tar.gz")
+    (wheel,) = dist.glob("vhtqdm-*.whl")
+    session.run("twine", "check", "--strict", str(sdist), str(wheel))
+
+    # The declared build requirement, at its floor, builds without isolation.
+    session.install(*floors(pyproject()["build-system"]["requires"]))
+    session.run(
+        "pip", "wheel", "--no-build-isolation", "--no-deps", "--quiet",
+        "--wheel-dir", str(tmp / "floor"), str(ROOT),
+    )  # fmt: skip
+
+    source = tmp / sdist.name.removesuffix(".tar.gz")
+    shutil.rmtree(source, ignore_errors=True)
+    with tarfile.open(sdist) as tar:
+        tar.extractall(tmp, filter="data")
+    # Nothing of the source tree can be imported: the tests see the installed wheel only.
+    shutil.rmtree(source / "src")
+    session.install(f"{wheel}[test]")
+    session.chdir(str(source))
+    shown = str(session.run("pip", "show", "vhtqdm", silent=True))
+    for field in ("License-Expression: MIT", "Home-page: https://"):
+        if field not in shown:
+            session.error(f"pip show vhtqdm lacks {field!r}:\n{shown}")
+    where = str(session.run("python", "-c", "import vhtqdm; print(vhtqdm.__file__)", silent=True))
+    if "site-packages" not in where:
+        session.error(f"vhtqdm was imported from {where}, not from the installed wheel")
+    session.log(f"vhtqdm imported from {where.strip()}")
+    session.run("pytest", "-p", "no:cacheprovider", *session.posargs, success_codes=[0])
+
+
+@nox.session(python="3.9")
+def lowest(session: nox.Session) -> None:
+    """The tests on the oldest CPython with the lowest versions of the dependencies
+    pyproject.toml declares, pinned by a constraints file so that nothing upgrades them."""
+    pins = floors(pyproject()["project"]["dependencies"])
+    constraints = Path(session.create_tmp()) / "lowest.txt"
+    constraints.write_text("\n".join(pins) + "\n")
+    session.install("-c", str(constraints), ".[test]")
+    for pin in pins:
+        requirement = Requirement(pin)
+        show = f"import importlib.metadata as m; print(m.version({requirement.name!r}))"
+        installed = str(session.run("python", "-c", show, silent=True)).strip()
+        if installed not in requirement.specifier:
+            session.error(f"{requirement.name} {installed} is installed, not {pin}")
+        session.log(f"{requirement.name} {installed}")
     session.run("pytest", *session.posargs, success_codes=[0])
 
 

@@ -1,7 +1,9 @@
 """A toy training job: epochs of batches, a decaying noisy loss, no dependencies but vhtqdm.
 
 Run it anywhere; on Valohai (or under ``vhtqdm preview``) its bars and its loss also appear in
-the execution status. The only line that differs from a plain tqdm script is the import.
+the execution status. It differs from a plain tqdm script in the import and in two vhtqdm
+extras: the ``vhtqdm.set_status`` milestones and ``status_interval=1`` on the epoch bar (a
+keyword plain tqdm rejects).
 """
 
 from __future__ import annotations
