@@ -104,7 +104,6 @@ class Sender:
         self._urgent = False
         self._ticking = False
         self._flushes: list[_Flush] = []
-        self._last_kind = OK  # how the latest post (or skipped post) ended
         self._last_sent: str | None = None  # the latest status the server accepted
         self._last_refused: str | None = None
         self._failing = False  # the latest request failed (a success then is "recovered")
@@ -223,6 +222,7 @@ class Sender:
                     flushing=bool(self._flushes),
                 )
                 if wait is None or wait > 0:
+                    self._cycler = None
                     self._cycling.release()  # an inline delivery may run while we wait
                     try:
                         message = self._inbox.get(
@@ -307,7 +307,6 @@ class Sender:
         except Exception as exc:  # a bug here must not kill the thread silently forever
             _log.warn_once("internal", f"status composition failed ({type(exc).__name__})")
             kind, result = DROP, None
-        self._last_kind = kind
         now = time.monotonic()
         self._throttle.done(
             now, kind, result.retry_after if result else None, flushing=bool(flushes)
