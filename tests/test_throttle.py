@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from typing import Optional
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -131,7 +134,10 @@ events = st.lists(
 )
 
 
-def run(throttle: Throttle, sequence: list[tuple[float, bool, bool, str, float | None]]):
+Event = tuple[float, bool, bool, str, Optional[float]]
+
+
+def run(throttle: Throttle, sequence: list[Event]) -> Iterator[tuple[float, bool, bool, Throttle]]:
     """Post whenever the throttle allows; yields (time, urgent, flushing) of each post."""
     now = 0.0
     for gap, urgent, flushing, kind, retry_after in sequence:
@@ -147,14 +153,14 @@ def run(throttle: Throttle, sequence: list[tuple[float, bool, bool, str, float |
 
 @settings(max_examples=200, deadline=None)
 @given(events)
-def test_the_allowance_never_drops_below_zero(sequence) -> None:
+def test_the_allowance_never_drops_below_zero(sequence: list[Event]) -> None:
     for now, _, _, throttle in run(make(1.0), sequence):
         assert 0 <= throttle.allowance(now) <= URGENT_BURST
 
 
 @settings(max_examples=200, deadline=None)
 @given(events)
-def test_never_two_regular_posts_closer_than_the_interval(sequence) -> None:
+def test_never_two_regular_posts_closer_than_the_interval(sequence: list[Event]) -> None:
     previous = float("-inf")
     for now, urgent, flushing, _ in run(make(1.0), sequence):
         if not urgent and not flushing:
@@ -164,7 +170,7 @@ def test_never_two_regular_posts_closer_than_the_interval(sequence) -> None:
 
 @settings(max_examples=200, deadline=None)
 @given(events)
-def test_retry_after_is_honoured_by_every_post(sequence) -> None:
+def test_retry_after_is_honoured_by_every_post(sequence: list[Event]) -> None:
     throttle = make(1.0)
     now = 0.0
     not_before = float("-inf")

@@ -104,7 +104,7 @@ class Sender:
         self._urgent = False
         self._ticking = False
         self._flushes: list[_Flush] = []
-        self._last_sent: str | None = None  # the latest status the server accepted
+        self._last_sent = ""  # the latest status the server shows (at first: none, "")
         self._last_refused: str | None = None
         self._failing = False  # the latest request failed (a success then is "recovered")
 
