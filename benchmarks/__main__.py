@@ -18,7 +18,7 @@ from . import figures
 from .harness import Row, table
 from .servers import Sites
 
-FIGURES = ("1-3", "4", "5", "6", "7", "8")
+FIGURES = ("1-3", "4", "5", "6", "7", "8", "9")
 
 
 def main(argv: list[str]) -> int:
@@ -51,6 +51,7 @@ def main(argv: list[str]) -> int:
             ("5", lambda: figures.exit_time(sites)),
             ("6", lambda: figures.import_time(sites, pairs=30)),
             ("7", lambda: figures.memory(sites.open("memory"))),
+            ("9", lambda: figures.first_bar(sites.open("first-bar"), pairs=30)),
         ]
         if soak is not None:
             steps.append(("8", soak.rows))

@@ -27,6 +27,7 @@ MAX_WINDOW = 200
 DEFAULT_FLUSH_TIMEOUT = 2.0
 MAX_CONFIG_BYTES = 1 << 20  # api.json is a few hundred bytes; anything this big is not it
 DEFAULT_STALL_AFTER = 300.0
+MAX_SECONDS = 86_400.0  # any interval or timeout: a day (threading's waits fail above ~49 days)
 
 #: ``True`` = every numeric postfix value, or the set of keys to chart (empty = none).
 Charted = Union[Literal[True], "frozenset[str]"]
@@ -68,7 +69,10 @@ class Endpoint:
         found = [v for v in self.headers.values() if v]
         # "Token abc…" / "Bearer abc…": the credential alone must be masked as well.
         found += [v.split()[-1] for v in self.headers.values() if len(v.split()) > 1]
+        # Query values decoded and as written (``+``, ``%2B``, ``%20``…); _log.set_secrets adds
+        # every other encoding.
         found += [v for _, v in parse_qsl(parts.query) if v]
+        found += [p.partition("=")[2] for p in parts.query.split("&") if p.partition("=")[2]]
         if parts.password:
             found.append(parts.password)
         return found
@@ -186,8 +190,11 @@ def parse_charted(value: object) -> Charted:
 
 def parse_interval(value: object) -> float:
     seconds = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(seconds):
-        raise ValueError(f"status_interval must be a number of seconds, not {value!r:.40}")
+    if not math.isfinite(seconds) or seconds > MAX_SECONDS:
+        raise ValueError(
+            f"status_interval must be a number of seconds up to {MAX_SECONDS:.0f}, "
+            f"not {value!r:.40}"
+        )
     return max(MIN_INTERVAL, seconds)
 
 
@@ -202,8 +209,11 @@ def parse_window(value: object) -> int:
 
 def parse_timeout(value: object) -> float:
     seconds = float(value)  # type: ignore[arg-type]
-    if not 0 <= seconds < float("inf"):
-        raise ValueError(f"a flush timeout must be a non-negative number, not {value!r:.40}")
+    if not 0 <= seconds <= MAX_SECONDS:
+        raise ValueError(
+            f"a flush timeout must be a number of seconds from 0 to {MAX_SECONDS:.0f}, "
+            f"not {value!r:.40}"
+        )
     return seconds
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import sys
 from collections.abc import Iterable
 
@@ -20,16 +21,30 @@ _secrets: tuple[str, ...] = ()
 
 
 def set_secrets(secrets: Iterable[str]) -> None:
-    """Remember strings (tokens, query values) that must never reach any output."""
+    """Remember strings (tokens, query values) that must never reach any output.
+
+    Each in every form a URL or a log line may carry it: as given, percent-encoded
+    (``quote``, with and without ``/`` kept), plus-encoded (``quote_plus``) and decoded
+    (``unquote``, ``unquote_plus``).
+    """
     global _secrets
+    from urllib.parse import quote, quote_plus, unquote, unquote_plus
+
+    forms: set[str] = set()
+    for secret in secrets:
+        for form in (secret, unquote(secret), unquote_plus(secret)):
+            forms.update((form, quote(form), quote(form, safe=""), quote_plus(form)))
     # Longest first, so a secret containing another is masked whole.
-    _secrets = tuple(sorted({s for s in secrets if len(s) >= 4}, key=len, reverse=True))
+    _secrets = tuple(sorted({s for s in forms if len(s) >= 4}, key=len, reverse=True))
 
 
 def redact(text: str) -> str:
-    """Mask every known secret in ``text``."""
+    """Mask every known secret in ``text`` (percent escapes in either case)."""
     for secret in _secrets:
-        text = text.replace(secret, "***")
+        if secret in text:
+            text = text.replace(secret, "***")
+        elif "%" in secret:
+            text = re.sub(re.escape(secret), "***", text, flags=re.IGNORECASE)
     return text
 
 

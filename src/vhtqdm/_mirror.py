@@ -260,7 +260,7 @@ class Mirror:
             return
         self._settle(seq, bar, outcome_of(bar))
         if from_gc:
-            self.sender.poke()  # no lock from a finalizer; the next wake-up picks it up
+            self.sender.poke(urgent=not self._live)  # from a finalizer: wakes, starts nothing
         else:
             self.sender.submit(urgent=not self._live)
 

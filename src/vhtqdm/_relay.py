@@ -21,7 +21,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import json
-import multiprocessing
 import os
 import socket
 import threading
@@ -76,7 +75,7 @@ class Speaker:
         self.rank = _ranks.rank(environ)
         self.member = _ranks.member(environ)
         self.secondary = _ranks.secondary(environ) is not None
-        child = _process.forked or multiprocessing.parent_process() is not None
+        child = _process.forked or _process.spawned_worker()
         self._may_claim_at = time.monotonic() + (CHILD_GRACE if child else 0.0)
         self._dir: str | None = None
         self._relay: Relay | None = None

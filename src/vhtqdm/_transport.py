@@ -26,11 +26,9 @@ from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import Timeout
 
 from ._config import Endpoint
+from ._throttle import DROP, OK, RETRY, STOP
 
-OK = "ok"
-RETRY = "retry"  # 429, 502-504, connection errors: try again later with the newest status
-DROP = "drop"  # other refusals: this status is lost, the next one may pass
-STOP = "stop"  # 401/403: the token is refused, stop mirroring
+__all__ = ["DROP", "OK", "RETRY", "STOP", "Result", "Transport", "classify", "retry_after"]
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
@@ -46,6 +44,7 @@ class Result:
     kind: str
     detail: str = ""
     retry_after: float | None = None
+    status: int = 0  # the HTTP status code, 0 when no answer came
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -90,7 +89,8 @@ class _DeadlineSocket:
         self._sock.settimeout(remaining if current is None else min(current, remaining))
         return int(self._sock.recv_into(buffer, nbytes, flags))
 
-    def makefile(self, mode: str = "rb", *args: Any, **kwargs: Any) -> io.BufferedReader:
+    def makefile(self, *args: Any, **kwargs: Any) -> io.BufferedReader:
+        """A binary reader over this proxy (http.client only ever asks for ``"rb"``)."""
         self._sock._io_refs += 1  # as socket.makefile does, so closing stays balanced
         return io.BufferedReader(socket.SocketIO(self, "rb"))  # type: ignore[arg-type]
 
@@ -163,11 +163,15 @@ def environment_session(url: str) -> requests.Session:
 
 
 class Transport:
-    """Posts ``{"status_detail": text}`` to the endpoint, with bounded timeouts."""
+    """Posts ``{"status_detail": text}`` to the endpoint, with bounded timeouts.
+
+    The request carries exactly api.json's headers: the session takes no credentials from the
+    environment (``~/.netrc``), only its proxy for the URL and CA bundle (``environment_session``).
+    """
 
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
-        self._session = requests.Session()
+        self._session = environment_session(endpoint.url)
         adapter = _BoundedAdapter()
         self._session.mount("http://", adapter)
         self._session.mount("https://", adapter)
@@ -177,7 +181,8 @@ class Transport:
         return f"Transport({self.endpoint!r})"
 
     def post(self, text: str, timeout: float = TOTAL_TIMEOUT) -> Result:
-        """Send one status; ``timeout`` (at most 15 s) bounds the whole request."""
+        """Send one status; ``timeout`` (at most ``TOTAL_TIMEOUT``) bounds connecting, sending
+        and reading the answer (not the name lookup, which the resolver bounds)."""
         body = json.dumps({"status_detail": text}, ensure_ascii=True).encode("ascii")
         total = min(TOTAL_TIMEOUT, timeout)
         limit = Timeout(
@@ -217,9 +222,9 @@ def classify(status: int, retry_after_header: str | None = None) -> Result:
     """Map an HTTP status code to the sender's next move."""
     detail = f"HTTP {status}"
     if 200 <= status < 300:
-        return Result(OK, detail)
+        return Result(OK, detail, status=status)
     if status in _RETRYABLE:
-        return Result(RETRY, detail, retry_after(retry_after_header))
+        return Result(RETRY, detail, retry_after(retry_after_header), status)
     if status in (401, 403):
-        return Result(STOP, detail)
-    return Result(DROP, detail)
+        return Result(STOP, detail, status=status)
+    return Result(DROP, detail, status=status)

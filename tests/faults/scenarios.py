@@ -86,10 +86,10 @@ FAULTS = [
         final_delivered=True,
     ),
     Fault(
-        "429 with Retry-After: 2 (seconds)",
-        "one warning; the next try waits 2 s",
+        "429 with Retry-After: 1 (seconds)",
+        "one warning; the next try waits 1 s",
         Answer(code=200),
-        script=(Answer(code=429, headers={"Retry-After": "2"}),),
+        script=(Answer(code=429, headers={"Retry-After": "1"}),),
         warning="(HTTP 429)",
         final_delivered=True,
     ),

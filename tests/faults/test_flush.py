@@ -91,3 +91,66 @@ def test_a_failing_composer_costs_one_warning_and_no_busy_loop(
     assert len(calls) <= 8, f"{len(calls)} compositions in 2 s: the thread spins"
     said = [r.getMessage() for r in caplog.records if r.name == "vhtqdm"]
     assert said == ["vhtqdm: status composition failed (RuntimeError)"]
+
+
+def test_after_flushed_milestones_the_last_close_still_goes_at_once(
+    valohai: StatusServer,
+) -> None:
+    # Fails on the previous code: each flush spent an urgent token it was never granted; after
+    # six set_status + flush pairs the balance was -3 and the close waited the 5 s interval.
+    for i in range(6):
+        vhtqdm.set_status(f"phase {i}")
+        assert vhtqdm.flush(5)
+    bar = tqdm(total=3, desc="last", file=io.StringIO())
+    bar.update(3)
+    posted = len(valohai.posts)
+    closed = time.monotonic()
+    bar.close()
+    assert valohai.wait_for(lambda posts: len(posts) > posted and "good" in posts[-1].status, 4)
+    assert valohai.posts[-1].at - closed < 1.5
+
+
+def test_a_bar_closed_by_the_garbage_collector_is_posted_promptly(
+    valohai: StatusServer,
+) -> None:
+    # Fails on the previous code: a close from __del__ waited for the next wake-up (30 s here).
+    import gc
+
+    bar = tqdm(total=4, desc="forgotten", status_interval=30, file=io.StringIO())
+    assert vhtqdm.flush(5)
+    bar.update(4)
+    bar.cycle = bar  # a reference cycle: only the collector finalizes it
+    del bar
+    posted = len(valohai.posts)
+    collected = time.monotonic()
+    gc.collect()
+    assert valohai.wait_for(lambda posts: len(posts) > posted, 5)
+    assert valohai.posts[-1].at - collected < 2.0
+    (gauge,) = valohai.posts[-1].of_type("gauge")
+    assert gauge["value"] == 4
+
+
+@pytest.mark.parametrize("where", ["env", "keyword"])
+def test_an_interval_beyond_what_threads_can_wait_is_one_warning(
+    where: str, server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code: 1e10 s overflowed threading's wait and killed the sender
+    # thread at every submit, a traceback each time.
+    from ..helpers import run_script
+
+    keyword = ", status_interval=1e10" if where == "keyword" else ""
+    run = run_script(
+        f"""
+        from vhtqdm import tqdm
+        for _ in range(3):
+            for _ in tqdm(range(3), desc="train"{keyword}):
+                pass
+        """,
+        config_dir,
+        env={"VHTQDM_STATUS_INTERVAL": "1e10"} if where == "env" else {},
+    )
+    assert run.code == 0
+    assert "Traceback" not in run.err, run.err
+    assert run.err.count("vhtqdm:") == 1, run.err
+    assert "status_interval" in run.err or "VHTQDM_STATUS_INTERVAL" in run.err
+    assert server.last is not None and "good" in server.last.status

@@ -5,13 +5,18 @@ from __future__ import annotations
 import io
 import json
 import logging
+import socket
+import sys
+import threading
 from pathlib import Path
+from urllib.parse import quote, quote_plus, unquote, unquote_plus
 
 import pytest
 
 import vhtqdm
 from vhtqdm import _process, tqdm
 
+from ..helpers import run_command, run_script
 from ..server import TOKEN, Answer, StatusServer
 from .scenarios import free_port
 
@@ -78,3 +83,131 @@ def test_no_secret_in_logs_output_or_reprs(
         assert any("sig=***" in r for r in records), records
     if failure == "ok":
         assert server.last is not None and server.last.path.endswith(f"sig={QUERY_SECRET}")
+
+
+# -- credentials from the environment (issue 9, item 1) ---------------------------------------
+
+NETRC_JOB = """
+from vhtqdm import tqdm
+for _ in tqdm(range(3), desc="train"):
+    pass
+"""
+
+
+def netrc_home(tmp_path: Path) -> dict[str, str]:
+    """A HOME whose ~/.netrc holds another tool's password for every host."""
+    home = tmp_path / "home"
+    home.mkdir()
+    netrc = home / ".netrc"
+    netrc.write_text("default login someone password other\n")
+    netrc.chmod(0o600)
+    return {"HOME": str(home)}
+
+
+def test_a_netrc_never_replaces_the_token(
+    server: StatusServer, config_dir: Path, tmp_path: Path
+) -> None:
+    # Fails on the previous code: requests' trust_env sent Basic auth from ~/.netrc instead.
+    run = run_script(NETRC_JOB, config_dir, env=netrc_home(tmp_path))
+    assert run.code == 0, run.err
+    assert server.posts, run.err
+    assert {p.headers["Authorization"] for p in server.posts} == {f"Token {TOKEN}"}
+    assert "vhtqdm:" not in run.err
+
+
+def test_the_status_command_ignores_a_netrc_too(
+    server: StatusServer, config_dir: Path, tmp_path: Path
+) -> None:
+    # Fails on the previous code (the same session, the same Basic auth).
+    run = run_command(
+        [sys.executable, "-m", "vhtqdm", "status", "x"], config_dir, env=netrc_home(tmp_path)
+    )
+    assert run.code == 0, run.err
+    assert server.last is not None
+    assert server.last.headers["Authorization"] == f"Token {TOKEN}"
+
+
+# -- encoded query secrets (issue 9, item 4) --------------------------------------------------
+
+ENCODED = ["s3cr3t+x9", "s3cr3t%2Bx9", "s3cr3t%20x9"]
+
+
+def forms(raw: str) -> set[str]:
+    """Every way the query value ``raw`` may be printed."""
+    decoded = {unquote(raw), unquote_plus(raw)}
+    return (
+        {raw}
+        | decoded
+        | {quote(d) for d in decoded}
+        | {quote(d, safe="") for d in decoded}
+        | {quote_plus(d) for d in decoded}
+    )
+
+
+class MalformedHeaders:
+    """A loopback server whose answers carry a header line urllib3 cannot parse."""
+
+    def __init__(self) -> None:
+        self.requests = 0
+        self._sock = socket.socket()
+        self._sock.bind(("127.0.0.1", 0))
+        self._sock.listen(8)
+        self._sock.settimeout(0.2)
+        self.port = self._sock.getsockname()[1]
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._serve, daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                continue
+            with conn:
+                conn.settimeout(2)
+                try:
+                    conn.recv(65536)
+                    self.requests += 1
+                    conn.sendall(
+                        b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n"
+                        b": no-name\r\nConnection: close\r\n\r\n{}"
+                    )
+                except OSError:
+                    pass
+
+    def close(self) -> None:
+        self._stop.set()
+        self._thread.join(5)
+        self._sock.close()
+
+
+@pytest.mark.parametrize("raw", ENCODED)
+def test_encoded_query_secrets_are_masked_in_library_logs(
+    raw: str,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    # Fails on the previous code: only the decoded value was masked, urllib3 logs the raw one.
+    caplog.set_level(logging.DEBUG)
+    malformed = MalformedHeaders()
+    try:
+        url = f"http://127.0.0.1:{malformed.port}/status-detail/?token={raw}"
+        entry = {"url": url, "headers": {"Authorization": f"Token {TOKEN}"}}
+        (tmp_path / "api.json").write_text(json.dumps({"set_status_detail": entry}))
+        monkeypatch.setenv("VH_CONFIG_DIR", str(tmp_path))
+        bar = tqdm(total=3, file=io.StringIO())
+        vhtqdm.flush(3)
+        bar.close()
+        vhtqdm.flush(3)
+    finally:
+        malformed.close()
+    assert malformed.requests >= 1
+    records = [r.getMessage() for r in caplog.records]
+    parse_warnings = [r for r in records if "Failed to parse headers" in r]
+    assert parse_warnings, records  # the warning that carries the URL is there, masked
+    assert any("token=***" in r for r in records), records
+    everything = "\n".join(records)
+    assert not [form for form in forms(raw) if form in everything]
+    assert TOKEN not in everything

@@ -58,8 +58,9 @@ def test_after_recovery_the_newest_status_is_delivered(
 
 
 def test_retry_after_is_honoured(server: StatusServer, tmp_path: Path) -> None:
-    fault = next(f for f in FAULTS if f.name.startswith("429 with Retry-After: 2"))
+    fault = next(f for f in FAULTS if f.name.startswith("429 with Retry-After: 1"))
     prepare(fault, server, tmp_path / "config")
+    server.script = [Answer(code=429, headers={"Retry-After": "2"})]  # longer than any backoff
     measure(JOB.replace("range(40)", "range(120)"), tmp_path / "config")  # a 3 s loop
     (refused, _), (retried, _) = server.log[0], server.log[1]
     assert server.log[0][1] == 429

@@ -1,0 +1,124 @@
+"""Re-entrant calls (signal handlers, GC callbacks) and thread trouble never hang or double up."""
+
+from __future__ import annotations
+
+import subprocess
+from pathlib import Path
+
+import pytest
+
+from ..helpers import run_script
+from ..server import StatusServer
+
+pytestmark = pytest.mark.slow
+
+
+def test_a_signal_handler_calling_set_status_and_flush_never_deadlocks(
+    server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code: the handler waited on the sender's plain Lock, held by the
+    # submit() it interrupted, forever (here: until the subprocess timeout).
+    try:
+        run = run_script(
+            """
+            import signal, threading, time
+            import vhtqdm
+            from vhtqdm import tqdm
+            calls = 0
+            def handler(signum, frame):
+                global calls
+                calls += 1
+                vhtqdm.set_status(f"tick {calls}")
+                vhtqdm.flush(0.001)
+            signal.signal(signal.SIGALRM, handler)
+            signal.setitimer(signal.ITIMER_REAL, 0.005, 0.005)
+            deadline = time.monotonic() + 3
+            bars = 0
+            while time.monotonic() < deadline:
+                for _ in tqdm(range(3), desc="short", status_interval=0.5, mininterval=0):
+                    vhtqdm.set_status("step")
+                bars += 1
+            signal.setitimer(signal.ITIMER_REAL, 0)
+            senders = [t for t in threading.enumerate() if t.name == "vhtqdm-sender"]
+            print(bars > 10, calls > 10, len(senders))
+            """,
+            config_dir,
+            timeout=40,
+        )
+    except subprocess.TimeoutExpired:
+        pytest.fail("a signal handler calling vhtqdm deadlocked the job")
+    assert run.code == 0, run.err
+    assert run.out.split() == ["True", "True", "1"], run.err
+    assert server.posts
+
+
+def test_a_nested_submit_while_the_thread_starts_starts_no_second_thread(
+    server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code: the GC callback's set_status re-entered the start (an RLock)
+    # before the first thread was recorded, and started a second sender thread.
+    run = run_script(
+        """
+        import gc, sys, threading
+        import vhtqdm
+        from vhtqdm import tqdm
+        def starting_the_sender():
+            frame = sys._getframe(1)
+            while frame is not None:
+                if frame.f_code.co_filename.endswith("_sender.py"):
+                    return True
+                frame = frame.f_back
+            return False
+        def during_gc(phase, info):  # a collection while vhtqdm's sender thread is being started
+            if phase == "start" and starting_the_sender():
+                vhtqdm.set_status("from a GC callback")
+        gc.callbacks.append(during_gc)
+        gc.set_threshold(1)  # every allocation may collect: Thread() itself triggers it
+        bar = tqdm(total=3, desc="train")
+        gc.set_threshold(700)
+        gc.callbacks.remove(during_gc)
+        bar.update(3)
+        bar.close()
+        vhtqdm.flush(5)
+        print(sum(t.name == "vhtqdm-sender" for t in threading.enumerate()))
+        """,
+        config_dir,
+    )
+    assert run.code == 0, run.err
+    assert run.out.strip() == "1"
+
+
+def test_a_passing_thread_limit_does_not_turn_mirroring_off(
+    server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code: one "can't start new thread" latched live mirroring off.
+    run = run_script(
+        """
+        import threading, time
+        import vhtqdm
+        from vhtqdm import tqdm
+        # The container's thread limit, for the first thread start only (the OS boundary).
+        name = "_start_joinable_thread" if hasattr(threading, "_start_joinable_thread") \\
+            else "_start_new_thread"
+        real = getattr(threading, name)
+        def refuse_once(run, *args, **kwargs):  # only vhtqdm's thread (tqdm starts its own)
+            if getattr(getattr(run, "__self__", None), "name", "") != "vhtqdm-sender":
+                return real(run, *args, **kwargs)
+            setattr(threading, name, real)
+            raise RuntimeError("can't start new thread")
+        setattr(threading, name, refuse_once)
+        bar = tqdm(total=10, desc="train", status_interval=0.5)
+        time.sleep(1.2)  # the limit passes
+        bar.update(5)
+        vhtqdm.set_status("later")  # a later change starts the thread after all
+        time.sleep(1.5)
+        alive = any(t.name == "vhtqdm-sender" for t in threading.enumerate())
+        print(alive, flush=True)
+        time.sleep(0.2)
+        """,
+        config_dir,
+    )
+    assert run.code == 0, run.err
+    assert run.out.strip() == "True"
+    live = [p for p in server.posts if "later" in p.status]
+    assert live, "nothing was posted while the job ran"
