@@ -107,7 +107,7 @@ def test_sys_exit_keeps_its_code_and_the_bar_state(server: StatusServer, config_
         config_dir,
     )
     assert run.code == 3
-    (gauge,) = final(server)
+    (gauge,) = [e for e in final(server) if e["type"] == "gauge"]  # after phase lines
     assert (gauge["value"], gauge["color"]) == (4, "warn")
 
 
@@ -250,7 +250,7 @@ def test_a_bar_of_an_earlier_atexit_handler_is_delivered(
         """
     )
     run_with(python, source, config_dir)
-    (gauge,) = final(server)
+    (gauge,) = [e for e in final(server) if e["type"] == "gauge"]  # after phase lines
     assert gauge["label"].startswith("late 10/10") and gauge["color"] == "good", gauge
 
 
@@ -260,7 +260,7 @@ def test_a_first_bar_run_at_exit_is_delivered_complete(
 ) -> None:
     # Fails on the previous code: 0/10 (3.11, 3.13) or nothing (3.12, no thread may start).
     run_with(python, LATE_HANDLER, config_dir)
-    (gauge,) = final(server)
+    (gauge,) = [e for e in final(server) if e["type"] == "gauge"]  # after phase lines
     assert gauge["label"].startswith("late 10/10") and gauge["color"] == "good", gauge
 
 
@@ -285,5 +285,5 @@ def test_a_transient_500_on_the_final_status_is_retried_at_exit(
     )
     assert run.code == 0, run.err
     assert [code for _, code in server.log] == [200, 500, 200]
-    (gauge,) = final(server)
+    (gauge,) = [e for e in final(server) if e["type"] == "gauge"]  # after phase lines
     assert (gauge["value"], gauge["color"]) == (10, "good")

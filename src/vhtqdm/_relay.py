@@ -102,9 +102,9 @@ class Speaker:
         elif self._relay is not None:
             self._relay.submit(urgent)
 
-    def poke(self) -> None:
+    def poke(self, urgent: bool = False) -> None:
         if self.posting:
-            self._sender.poke()
+            self._sender.poke(urgent)
         elif self._relay is not None:
             self._relay.dirty = True
 
