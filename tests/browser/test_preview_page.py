@@ -70,9 +70,15 @@ def start_preview() -> tuple[subprocess.Popen[str], str]:
     return proc, match.group(1)
 
 
+def bar_gauges(page: dict[str, Any]) -> list[dict[str, Any]]:
+    """The bars' gauges of a page: every gauge but the whole job's (label ``job …``)."""
+    return [g for g in page["gauges"] if not g["label"].startswith("job")]
+
+
 def capture_worthy(page: dict[str, Any]) -> int:
     """How good a README picture the page makes: sparkline points while both bars run, or 0."""
-    running = len(page["gauges"]) == 2 and not any(g["good"] for g in page["gauges"])
+    bars = bar_gauges(page)
+    running = len(bars) == 2 and not any(g["good"] for g in bars)
     return max((s["count"] for s in page["sparklines"]), default=0) if running else 0
 
 
@@ -106,16 +112,17 @@ def test_the_page_draws_gauges_and_the_sparkline_and_updates_them_live(browser: 
     assert final["state"] == "complete", final
     assert errors == []
 
-    # Gauges drawn: two bars whose filled width matches their value.
-    drawn = [p for p in seen if len(p["gauges"]) == 2]
-    assert drawn, "the epoch and train gauges never appeared together"
+    # Gauges drawn: the whole job's, then two bars, each filled as far as its value.
+    drawn = [p for p in seen if len(bar_gauges(p)) == 2 and len(p["gauges"]) == 3]
+    assert drawn, "the job, epoch and train gauges never appeared together"
     for page in drawn[-5:]:
         for gauge in page["gauges"]:
             assert gauge["track"] > 100
             assert gauge["fraction"] == pytest.approx(gauge["value"] / gauge["max"], abs=1e-3)
-    assert [g["label"].split()[0] for g in drawn[-1]["gauges"]] == ["epoch", "train"]
+    assert [g["label"].split()[0] for g in drawn[-1]["gauges"]] == ["job", "epoch", "train"]
+    assert drawn[-1]["gauges"][0]["max"] == 1
     # ... and they moved: the train gauge went through several values while the job ran.
-    train_values = {p["gauges"][1]["value"] for p in drawn}
+    train_values = {bar_gauges(p)[1]["value"] for p in drawn}
     assert len(train_values) >= 3, train_values
     assert any(0 < g["fill"] < g["track"] for p in drawn for g in p["gauges"])
 
