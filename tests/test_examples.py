@@ -6,21 +6,26 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import ROOT, run_script
+from .helpers import ROOT, Run, run_script
 from .server import StatusServer
 
 pytestmark = pytest.mark.slow
 
 
+def run_example(name: str, config_dir: Path, timeout: float) -> Run:
+    """``python examples/NAME`` as a job, its ``sys.argv`` as the script would see it."""
+    return run_script(
+        f"import runpy, sys; sys.argv = [{name!r}]; "
+        f"runpy.run_path({str(ROOT / 'examples' / name)!r}, run_name='__main__')",
+        config_dir,
+        timeout=timeout,
+    )
+
+
 def test_train_example_mirrors_gauges_a_loss_sparkline_and_ends_complete(
     server: StatusServer, config_dir: Path
 ) -> None:
-    run = run_script(
-        f"import runpy, sys; sys.argv = ['train.py']; "
-        f"runpy.run_path({str(ROOT / 'examples' / 'train.py')!r}, run_name='__main__')",
-        config_dir,
-        timeout=60,
-    )
+    run = run_example("train.py", config_dir, timeout=60)
     assert run.code == 0, run.err
     assert run.out.startswith("final loss ")
     assert server.posts[0].elements == [{"type": "text", "text": "Loading training data\u2026"}]
@@ -54,12 +59,7 @@ def test_pytorch_example_posts_only_from_the_main_process(
 def test_long_run_example_tells_the_jobs_progress_its_stall_and_its_phases(
     server: StatusServer, config_dir: Path
 ) -> None:
-    run = run_script(
-        f"import runpy, sys; sys.argv = ['long_run.py']; "
-        f"runpy.run_path({str(ROOT / 'examples' / 'long_run.py')!r}, run_name='__main__')",
-        config_dir,
-        timeout=90,
-    )
+    run = run_example("long_run.py", config_dir, timeout=90)
     assert run.code == 0, run.err
     assert run.out.startswith("final loss ")
     assert run.seconds < 60
