@@ -103,7 +103,8 @@ class PreviewState:
         now = time.monotonic()
         if now - self._polled < PAGE_WATCHING:
             self._end_shown.wait(timeout)
-        linger = min(self._watch_gap + 1.0, WATCH_LINGER)
+        # A reader seen only once has an interval yet unknown: it may be up to WATCH_LINGER.
+        linger = min(self._watch_gap + 1.0, WATCH_LINGER) if self._watch_gap else WATCH_LINGER
         if now - self._watched < linger:
             self._end_watched.wait(linger)
 
