@@ -24,6 +24,11 @@ def final(server: StatusServer) -> tuple[dict[str, object], list[str]]:
     return gauge, server.last.texts()
 
 
+# The outcome is under test, not the exit's time bound: a loaded machine may take a while to
+# import requests on the sender thread before the first post.
+PATIENT = {"VHTQDM_FLUSH_TIMEOUT": "10"}
+
+
 @pytest.mark.slow
 @pytest.mark.parametrize("code", [0, 3])
 def test_sys_exit_inside_with_is_an_exit_not_a_failure(
@@ -38,6 +43,7 @@ def test_sys_exit_inside_with_is_an_exit_not_a_failure(
             sys.exit({code})  # early stopping
         """,
         config_dir,
+        env=PATIENT,
     )
     assert run.code == code and "Traceback" not in run.err
     gauge, texts = final(server)
@@ -67,6 +73,7 @@ def test_a_generator_closed_early_closes_its_bar_early(
         print("done")
         """,
         config_dir,
+        env=PATIENT,
     )
     assert run.code == 0 and run.out == "done\n"
     gauge, texts = final(server)
