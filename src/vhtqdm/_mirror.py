@@ -199,6 +199,7 @@ class Mirror:
         self._job_floor: tuple[int, float, float] = (-1, 0.0, 0.0)  # outer seq, its n, fraction
         self._milestone: Note | None = None
         self._ending: tuple[str, str] | None = None
+        self._over = False  # end() ran: the process is exiting
         # Written by the bars' set_postfix (no lock: single dict, list and attribute operations).
         self._books: dict[str, Book] = {}  # bar description -> its series by key
         self._series: dict[tuple[str, str], Series] = {}  # (description, key), first reported first
@@ -375,6 +376,7 @@ class Mirror:
 
         ``stopped``: SIGTERM ends it (its unfinished bars are interrupted).
         """
+        self._over = True
         kind = None
         if stopped or isinstance(error, KeyboardInterrupt):
             kind = INTERRUPTED
@@ -435,6 +437,8 @@ class Mirror:
         header, running = None, bool(live)
         if self.relayed is not None:  # other processes of the execution relay their bars here
             more, header, busy = self.relayed()
+            if self._over:  # at exit a relayed bar still running is a worker's last word, stale
+                more, busy = [bar for bar in more if bar.outcome != RUNNING], False
             bars, running = [*bars, *more], running or busy
         metrics = self._metrics()
         status = compose(
