@@ -11,7 +11,7 @@ import json
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 from tqdm.std import tqdm as _std
 
@@ -55,8 +55,7 @@ class BarView:
     note: str = ""  # why it ended, when its outcome does not say it: ``exit 3``
 
 
-@dataclass(frozen=True)
-class MetricView:
+class MetricView(NamedTuple):
     """One metric: its latest value, its curve over the whole run, its extremes and first NaN."""
 
     name: str
@@ -69,8 +68,7 @@ class MetricView:
     bad_step: object = None  # and the step (the reporting bar's count) it came at
 
 
-@dataclass(frozen=True)
-class Note:
+class Note(NamedTuple):
     """A line of text with an optional color (a milestone, or how the job ended)."""
 
     text: str

@@ -9,13 +9,12 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from ._compose import BarView, finite
 
 
-@dataclass(frozen=True)
-class Job:
+class Job(NamedTuple):
     """The whole job: fraction done in [0, 1], seconds since it began, seconds left (or None)."""
 
     fraction: float

@@ -7,13 +7,12 @@ anyway), so the user's thread does no work for this. Pure: the clock value is pa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from typing import NamedTuple
 
 STEPS = 10  # a stall is at least this many usual steps without progress
 
 
-@dataclass(frozen=True)
-class Stall:
+class Stall(NamedTuple):
     """How long no bar has advanced, and the innermost bar's usual step time (None: unknown)."""
 
     seconds: float

@@ -5,7 +5,6 @@ Pure and total: any object becomes a short, single-line, escape-free string.
 
 from __future__ import annotations
 
-import decimal
 import math
 import re
 
@@ -37,6 +36,8 @@ def format_value(value: object) -> str:
         try:
             number = float(value)
         except OverflowError:  # an int beyond float range: Decimal formats it without str(int)
+            import decimal  # only for such ints: not on every first bar
+
             return format(decimal.Decimal(value), ".4g")
     if number is None:
         return clean(value, VALUE_CHARS)
