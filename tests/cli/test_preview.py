@@ -178,47 +178,33 @@ def test_hold_keeps_serving_for_watch_until_ctrl_c() -> None:
         assert proc.returncode == 0  # the command's exit code, not the interrupt's
 
 
-def test_a_watch_follows_a_preview_to_its_end() -> None:
+# "seen once" fails on the previous code: a command that ended before the watch's second
+# request left its interval unknown, the preview lingered 1 s only, and the watch waited out the
+# vanished host for good.
+@pytest.mark.parametrize(
+    ("steps", "pause", "interval"),
+    [(10, 0.2, "2"), (3, 0.3, "4")],
+    ids=["watched often", "seen once"],
+)
+def test_a_watch_follows_a_preview_to_its_end(steps: int, pause: float, interval: str) -> None:
     job = python(
-        'import time\nfrom vhtqdm import tqdm\nfor _ in tqdm(range(10), desc="run"):\n'
-        "    time.sleep(0.2)"
+        f'import time\nfrom vhtqdm import tqdm\nfor _ in tqdm(range({steps}), desc="run"):\n'
+        f"    time.sleep({pause})"
     )
     with preview("--", *job) as (proc, url):
         watch = subprocess.Popen(
-            [sys.executable, "-m", "vhtqdm", "watch", "--host", url, "preview", "--interval", "2"],
+            [sys.executable, "-m", "vhtqdm", "watch", "--host", url, "preview", "--interval",
+             interval],
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
             text=True,
             env=cli_env(),
-        )
+        )  # fmt: skip
         out, err = watch.communicate(timeout=30)  # ends with the command: no hang
         proc.communicate(timeout=30)
     assert watch.returncode == 0, err
     headers = [line for line in out.splitlines() if line.startswith("#1 ")]  # one per frame
     assert headers[-1].endswith(" · complete"), out  # its last frame shows how it ended
-
-
-def test_a_watch_that_asked_once_still_sees_the_end() -> None:
-    # Fails on the previous code: a command that ended before the watch's second request left
-    # its interval unknown, the preview lingered 1 s only, and the watch waited out the
-    # vanished host for good.
-    job = python(
-        'import time\nfrom vhtqdm import tqdm\nfor _ in tqdm(range(3), desc="run"):\n'
-        "    time.sleep(0.3)"
-    )
-    with preview("--", *job) as (proc, url):
-        watch = subprocess.Popen(
-            [sys.executable, "-m", "vhtqdm", "watch", "--host", url, "preview", "--interval", "4"],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=cli_env(),
-        )
-        out, err = watch.communicate(timeout=30)
-        proc.communicate(timeout=30)
-    assert watch.returncode == 0, err
-    headers = [line for line in out.splitlines() if line.startswith("#1 ")]
-    assert headers[-1].endswith(" · complete"), out
 
 
 def test_the_temporary_config_is_removed_afterwards() -> None:
