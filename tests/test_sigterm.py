@@ -39,10 +39,10 @@ LOOP = """
 
 
 def stop(
-    source: str, config_dir: Path, env: dict[str, str] | None = None
+    source: str, server: StatusServer, config_dir: Path, env: dict[str, str] | None = None
 ) -> tuple[int, float, str]:
-    """Run ``source``, SIGTERM it once it prints "ready"; its wait status, the seconds from the
-    signal to its end, and its stdout."""
+    """Run ``source``, SIGTERM it once it prints "ready" and its first status has arrived; its
+    wait status, the seconds from the signal to its end, and its stdout."""
     environment = job_env(config_dir, {"VHTQDM_FLUSH_TIMEOUT": str(FLUSH_TIMEOUT), **(env or {})})
     proc = subprocess.Popen(
         [sys.executable, "-c", textwrap.dedent(source)],
@@ -55,7 +55,9 @@ def stop(
     try:
         assert proc.stdout is not None
         assert proc.stdout.readline().strip() == "ready", proc.stderr.read() if proc.stderr else ""
-        time.sleep(0.3)  # let the first status go out
+        # The first status, not a fixed pause: on a loaded machine the sender thread's first
+        # import of requests alone can outlast a pause, and the final post's flush with it.
+        assert server.wait_for(bool, timeout=20), "no first status"
         sent = time.monotonic()
         proc.send_signal(signal.SIGTERM)
         out, _ = proc.communicate(timeout=30)
@@ -72,7 +74,7 @@ def texts(server: StatusServer) -> list[str]:
 def test_sigterm_shows_stopped_then_ends_as_sigterm_does(
     server: StatusServer, config_dir: Path
 ) -> None:
-    code, seconds, _ = stop(LOOP.format(before="", after=""), config_dir)
+    code, seconds, _ = stop(LOOP.format(before="", after=""), server, config_dir)
     assert code == -signal.SIGTERM
     assert seconds < FLUSH_TIMEOUT + 1 + 1.5  # + 1.5 s for a loaded machine
     assert server.last is not None
@@ -94,7 +96,7 @@ def test_sigterm_during_a_long_c_call_still_shows_stopped(
         print("ready", flush=True)
         hashlib.pbkdf2_hmac("sha256", b"password", b"salt", 10**9)  # minutes inside C
     """
-    code, seconds, _ = stop(busy, config_dir)
+    code, seconds, _ = stop(busy, server, config_dir)
     assert code == -signal.SIGTERM
     assert seconds < FLUSH_TIMEOUT + 1 + 1.5
     assert server.last is not None
@@ -109,14 +111,18 @@ def test_a_handler_of_the_program_stays_in_charge(
         "import signal, sys; "
         "signal.signal(signal.SIGTERM, lambda *a: (print('handled', flush=True), sys.exit(3)))"
     )
-    code, _, out = stop(LOOP.format(**{"before": "", "after": "", where: handler}), config_dir)
+    code, _, out = stop(
+        LOOP.format(**{"before": "", "after": "", where: handler}), server, config_dir
+    )
     assert code == 3
     assert "handled" in out
     assert not any("Stopped" in t for t in texts(server))
 
 
 def test_vhtqdm_sigterm_0_opts_out(server: StatusServer, config_dir: Path) -> None:
-    code, seconds, _ = stop(LOOP.format(before="", after=""), config_dir, {"VHTQDM_SIGTERM": "0"})
+    code, seconds, _ = stop(
+        LOOP.format(before="", after=""), server, config_dir, {"VHTQDM_SIGTERM": "0"}
+    )
     assert code == -signal.SIGTERM
     assert seconds < 2
     assert server.posts and not any("Stopped" in t for t in texts(server))
