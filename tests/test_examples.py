@@ -87,3 +87,5 @@ def test_long_run_example_tells_the_jobs_progress_its_stall_and_its_phases(
     (gauge,) = last.of_type("gauge")
     assert gauge["label"].startswith("test 20/20 ") and gauge["color"] == "good"
     assert not any("stalled" in t for t in texts)
+    # The NaN of epoch 1's batch 20 (40 batches an epoch), told at the step of the whole run.
+    assert any(t.startswith("train loss ") and "nan at step 60 \u00b7" in t for t in texts), texts

@@ -6,6 +6,8 @@ import io
 import math
 from typing import Any
 
+import pytest
+
 import vhtqdm
 from vhtqdm import tqdm
 
@@ -131,3 +133,36 @@ def test_an_interval_with_a_nan_keeps_its_finite_values(valohai: StatusServer) -
     assert text["text"] == f"loss nan since step 1{DOT}min 1{DOT}max 3"
     assert spark["values"] == [2]  # the mean of the finite 1 and 3
     bar.close()
+
+
+def test_a_nan_in_a_for_loop_is_told_at_the_loop_s_true_step(valohai: StatusServer) -> None:
+    # tqdm counts a `for` loop in a local of its iterator and writes bar.n only when it redraws:
+    # with a long mininterval bar.n says 0 for the whole loop. The step is the loop's own count.
+    bar = tqdm(range(100), file=io.StringIO(), mininterval=3600)
+    for step in bar:
+        bar.set_postfix(loss=math.nan if step == 41 else 1.0, refresh=False)
+        if step == 60:
+            (text, _) = metrics(valohai)
+            assert text["text"] == f"loss 1{DOT}nan at step 41"
+
+
+@pytest.mark.parametrize("epochs", ["re-created", "reset"])
+def test_a_nan_s_step_counts_across_the_epochs(valohai: StatusServer, epochs: str) -> None:
+    # The step of the whole run, as the metadata lines count it: epoch * batches + batch, for an
+    # inner bar re-created every epoch (the README's loop) or reset every epoch (Lightning's).
+    outer = tqdm(range(3), **quiet())
+    inner = tqdm(total=10, **quiet())
+    for epoch in outer:
+        if epoch:
+            if epochs == "reset":
+                inner.reset(total=10)
+            else:
+                inner.close()
+                inner = tqdm(total=10, **quiet())
+        for batch in range(10):
+            inner.set_postfix(loss=math.nan if (epoch, batch) == (2, 4) else 1.0)
+            inner.update()
+    (text, _) = metrics(valohai)
+    assert text["text"] == f"loss 1{DOT}nan at step 24"
+    inner.close()
+    outer.close()

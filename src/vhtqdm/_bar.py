@@ -2,9 +2,11 @@
 
 The class records and never sends: starting and closing register with the mirror, and
 ``set_postfix`` notes numeric values. Iteration and ``update`` are tqdm's, untouched, so the hot
-loop costs exactly what tqdm costs; the sender thread reads ``n``/``total``/``desc`` itself, which
-also sees ``bar.n = x``, ``reset()`` and ``set_description``. ``display`` hands over to tqdm's
-after one attribute check, unless the bar is in log mode (``_logmode``).
+loop costs exactly what tqdm costs (``__iter__`` only keeps a weak reference to tqdm's iterator,
+whose local count is a ``for`` loop's true step); the sender thread reads ``n``/``total``/
+``desc`` itself, which also sees ``bar.n = x``, ``reset()`` and ``set_description``.
+``display`` hands over to tqdm's after one attribute check, unless the bar is in log mode
+(``_logmode``).
 
 The class is also a mixin: ``class X(vhtqdm.tqdm, some_tqdm_subclass)`` mirrors any tqdm flavour
 (notebook, asyncio, rich, Lightning's bar), which is how the flavour modules are built.
@@ -13,6 +15,7 @@ The class is also a mixin: ``class X(vhtqdm.tqdm, some_tqdm_subclass)`` mirrors 
 from __future__ import annotations
 
 import contextlib
+import weakref
 from collections import OrderedDict
 from numbers import Number
 from typing import TYPE_CHECKING, Any
@@ -53,6 +56,7 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
     # The series of the bar's description, and the desc they are for (see Mirror.book).
     _vh_desc: object = object()  # no desc is this object: the first set_postfix looks it up
     _vh_book: Book  # set by that look-up
+    _vh_iter: weakref.ref[Any] | None = None  # the latest iterator over the bar (``__iter__``)
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)
@@ -96,6 +100,14 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
                 if self._vh_log is not None and self._vh_log.file is None:
                     _logmode.hide(self)
                 mirror.add(self)
+
+    def __iter__(self) -> Any:
+        """tqdm's iterator, remembered weakly: it holds the loop's true count (``loop_count``)."""
+        iterator = super().__iter__()
+        if self._vh is not None:
+            with contextlib.suppress(TypeError):  # a flavour's iterator may not be weakly referable
+                self._vh_iter = weakref.ref(iterator)
+        return iterator
 
     def set_postfix(  # noqa: PLR0915  # one fused fast path: a helper call would cost more
         self, ordered_dict: Any = None, refresh: bool = True, **kwargs: Any
@@ -177,10 +189,15 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
         return log.display(self, msg)
 
     def reset(self, total: float | None = None) -> None:
-        """tqdm's ``reset``; in log mode the round that ends first gets its line."""
+        """tqdm's ``reset``: the run's step counts on (``Mirror.round_ended``); in log mode the
+        round that ends first gets its line."""
         log = self._vh_log
         if log is not None and not self.disable:
             log.round_ended(self)
+        mirror = self._vh
+        if mirror is not None:
+            with contextlib.suppress(Exception):
+                mirror.round_ended(self)
         super().reset(total=total)
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> Any:

@@ -57,24 +57,16 @@ def point(step: object, pairs: Iterable[tuple[Any, object]]) -> dict[str, object
     return {"step": step, **values}
 
 
-def global_step(bar: Any, mirror: Mirror) -> float:
-    """The bar's count plus what earlier bars of the same description counted: never backwards.
-
-    A new bar of that description (or a ``reset()``) starts after the previous one's total (its
-    count when larger, or when it had no total), and never below the latest step given.
-    """
-    n = bar.n
-    seq, total = getattr(bar, "_vh_seq", None), getattr(bar, "total", None)
+def global_step(bar: Any, mirror: Mirror) -> object:
+    """The bar's step in the whole run (``Mirror.run_step``), never below the latest one printed
+    for its description (``bar.n = 0`` goes back; the step does not)."""
+    step = mirror.run_step(bar)
     key = str(getattr(bar, "desc", "") or "")
-    state = mirror.metadata_steps.get(key)  # [seq, base, last n, total, last step]
-    if state is None:
-        state = mirror.metadata_steps[key] = [seq, 0, n, total, n]
-    elif state[0] != seq or n < state[2]:
-        ended = max(state[2], state[3] or 0)
-        state[:4] = [seq, max(state[1] + ended, state[4]), n, total]
-    state[2], state[3] = n, total
-    step: float = state[1] + n
-    state[4] = max(state[4], step)
+    latest = mirror.metadata_steps.get(key)
+    if isinstance(step, (int, float)):
+        if latest is not None and step < latest:
+            return latest
+        mirror.metadata_steps[key] = step
     return step
 
 

@@ -63,6 +63,26 @@ PENDING = 16  # values of other types (tensors, numpy scalars…) kept per serie
 _NUMERIC = re.compile(r"[\W_]*\d[\d\W_]*")
 
 
+def loop_count(bar: Any) -> object:
+    """The bar's count now, for the step a value came at: inside ``for x in bar`` tqdm counts in
+    a local ``n`` of its iterator and writes ``bar.n`` only when it redraws (every
+    ``mininterval``), so the local is read from the iterator's frame (on the loop's own thread
+    only; no library exposes it). A flavour may wrap tqdm's iterator in its own (notebook:
+    ``for obj in it: yield obj``): that one is followed."""
+    ref = getattr(bar, "_vh_iter", None)
+    iterator = ref() if ref is not None else None
+    for _ in range(3):
+        frame = getattr(iterator, "gi_frame", None)
+        if frame is None:  # not started, finished, or no generator
+            break
+        local = frame.f_locals
+        n = local.get("n")
+        if type(n) is int:
+            return n
+        iterator = local.get("it")
+    return getattr(bar, "n", None)
+
+
 def metric_value(value: object) -> object:
     """A postfix value as the status shows it: a real number, or else a string.
 
@@ -207,7 +227,8 @@ class Mirror:
         self._shown: dict[Series, tuple[object, object]] = {}  # (raw, converted) latest values
         # When each set of postfix keys may next be printed as metadata (see _metadata.emit).
         self.metadata_due: dict[frozenset[str], float] = {}
-        self.metadata_steps: dict[str, list[Any]] = {}  # desc -> see _metadata.global_step
+        self.metadata_steps: dict[str, float] = {}  # desc -> the latest metadata step printed
+        self._counted: dict[str, float] = {}  # desc -> steps of its ended rounds (run_step)
         # Set by _relay in the process that posts for the execution: other processes' bars, the
         # ranks/member line, and whether any of them still runs.
         self.relayed: Callable[[], tuple[list[BarView], str | None, bool]] | None = None
@@ -260,6 +281,7 @@ class Mirror:
         if seq is None or self._live.pop(seq, None) is None:
             return
         self._settle(seq, bar, outcome_of(bar))
+        self.round_ended(bar)
         if from_gc:
             self.sender.poke(urgent=not self._live)  # from a finalizer: wakes, starts nothing
         else:
@@ -271,6 +293,23 @@ class Mirror:
         self._ended.append((where, seq, view))
         if where == 0:
             self._phases.append((seq, view))
+
+    def round_ended(self, bar: Any) -> None:
+        """A bar closed, or is reset for another round: later bars of its description count on
+        from its total (its count when larger, or when it had none; nothing if it counted none)."""
+        n, total = getattr(bar, "n", 0), getattr(bar, "total", None)
+        if isinstance(n, (int, float)) and n > 0:
+            if isinstance(total, (int, float)) and total < float("inf"):
+                n = max(n, total)
+            key = str(getattr(bar, "desc", "") or "")
+            self._counted[key] = self._counted.get(key, 0) + n
+
+    def run_step(self, bar: Any) -> object:
+        """The bar's step in the whole run: its count plus the ended rounds of its description
+        (``epoch * batches + batch`` for a bar re-created or reset every epoch)."""
+        n = loop_count(bar)
+        done = self._counted.get(str(getattr(bar, "desc", "") or ""))
+        return n + done if done and isinstance(n, (int, float)) else n
 
     def book(self, bar: Any) -> Book:
         """The series of the bar's description; the bar caches it until its ``desc`` changes."""
@@ -309,7 +348,7 @@ class Mirror:
             self._series.setdefault((book.label, key), series)
         kind = type(value)
         if kind is float or kind is int:
-            series.add(value, getattr(bar, "n", None))  # type: ignore[arg-type]
+            series.add(value, self.run_step(bar))  # type: ignore[arg-type]
             return
         series.last = value
         if (
@@ -320,7 +359,7 @@ class Mirror:
             pending = self._pending.get(series)
             if pending is None:
                 pending = self._pending.setdefault(series, deque(maxlen=PENDING))
-            pending.append((value, getattr(bar, "n", None)))
+            pending.append((value, self.run_step(bar)))
 
     # -- stopping -------------------------------------------------------------------------------
 
@@ -358,7 +397,7 @@ class Mirror:
             for other in (ref() for ref in list(self._live.values()))
             if other is not None and other is not bar and _position(other) < where
         ]
-        return getattr(min(above, key=lambda item: item[0])[1], "n", None) if above else None
+        return loop_count(min(above, key=lambda item: item[0])[1]) if above else None  # type: ignore[return-value]
 
     # -- milestone and the end ------------------------------------------------------------------
 
