@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import sys
+from types import SimpleNamespace
 
 import pytest
 from hypothesis import given
@@ -30,6 +32,29 @@ def test_the_rank_comes_from_any_launcher(
 ) -> None:
     assert _ranks.rank(env) == rank
     assert (_ranks.secondary(env) is not None) == secondary
+
+
+@pytest.mark.parametrize(
+    ("env", "initialised", "expected"),
+    [
+        ({}, True, 3),
+        ({}, False, None),
+        ({"LOCAL_RANK": "0"}, True, None),  # the launcher's variable decides
+        ({"VH_DIST_MEMBER_INDEX": "1", "VH_DIST_MEMBER_COUNT": "2"}, True, None),  # global rank
+    ],
+)
+def test_the_process_group_names_the_rank_when_no_launcher_does(
+    monkeypatch: pytest.MonkeyPatch, env: dict[str, str], initialised: bool, expected: int | None
+) -> None:
+    # torch.multiprocessing.spawn passes the rank as an argument (the real thing runs in
+    # tests/integrations/test_torch.py); the module is whatever sits in sys.modules.
+    group = SimpleNamespace(
+        is_available=lambda: True, is_initialized=lambda: initialised, get_rank=lambda: 3
+    )
+    monkeypatch.setitem(sys.modules, "torch.distributed", group)
+    assert _ranks.process_group_rank(env) == expected
+    monkeypatch.delitem(sys.modules, "torch.distributed")
+    assert _ranks.process_group_rank({}) is None  # torch never imported: never imported here
 
 
 @pytest.mark.parametrize(

@@ -5,10 +5,13 @@ Pure functions of the environment. torchrun, accelerate and deepspeed set ``LOCA
 ``OMPI_COMM_WORLD_RANK``; MPICH and Intel MPI ``MPI_LOCALRANKID`` / ``PMI_RANK``. The local rank
 (per machine) decides, since each Valohai member is its own execution with its own status; a
 global rank counts only when no local one is given. Empty or non-integer values count as absent.
+``torch.multiprocessing.spawn`` hands its ranks their rank as an argument instead: there the
+rank of the process group the program initialised tells (``process_group_rank``).
 """
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 
 LOCAL_RANKS = ("LOCAL_RANK", "SLURM_LOCALID", "OMPI_COMM_WORLD_LOCAL_RANK", "MPI_LOCALRANKID")
@@ -35,6 +38,21 @@ def secondary(environ: Mapping[str, str]) -> str | None:
     if found is None or found[1] == 0:
         return None
     return f"process rank {found[1]} ({found[0]}) is not the main process"
+
+
+def process_group_rank(environ: Mapping[str, str]) -> int | None:
+    """The rank of the ``torch.distributed`` process group this process initialised, when no
+    launcher variable names a rank and the execution is one machine (a global rank is then the
+    local one). Never imports torch: a program that did not import it has no such group."""
+    dist = sys.modules.get("torch.distributed")
+    if dist is None or rank(environ) is not None or member(environ) is not None:
+        return None
+    try:
+        if dist.is_available() and dist.is_initialized():
+            return int(dist.get_rank())
+    except Exception:  # a half-built or exotic torch: as if no group
+        pass
+    return None
 
 
 def member(environ: Mapping[str, str]) -> tuple[int, int] | None:

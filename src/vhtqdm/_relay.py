@@ -56,6 +56,7 @@ class Speaker:
     __slots__ = (
         "_deciding",
         "_dir",
+        "_environ",
         "_listener",
         "_may_claim_at",
         "_mirror",
@@ -75,6 +76,7 @@ class Speaker:
         self.rank = _ranks.rank(environ)
         self.member = _ranks.member(environ)
         self.secondary = _ranks.secondary(environ) is not None
+        self._environ = environ
         child = _process.forked or _process.spawned_worker()
         self._may_claim_at = time.monotonic() + (CHILD_GRACE if child else 0.0)
         self._dir: str | None = None
@@ -140,6 +142,9 @@ class Speaker:
         return bool(m._live or m._ended or m._milestone or m._ending)
 
     def _decide(self) -> None:
+        group = _ranks.process_group_rank(self._environ)  # initialised by now, if ever
+        if group is not None:
+            self.rank, self.secondary = group, group != 0
         try:
             self._dir = _claim.private_dir()
         except Exception:  # no uid, no temp dir on this platform: the main rank posts

@@ -66,3 +66,49 @@ def test_dataloader_workers_never_post(
     assert [g.get("color") for g in mains] == ["good", "good"]
     assert mains[0]["label"].startswith("epoch 2/2")
     assert all(g.get("color") for g in last.of_type("gauge")), "a relayed bar left running"
+
+
+SPAWN = """
+import socket
+import time
+
+import torch.distributed as dist
+import torch.multiprocessing as mp
+
+from vhtqdm import tqdm
+
+
+def train(rank, world, port):
+    # As torch.multiprocessing.spawn hands it: the rank is an argument, not in the environment.
+    dist.init_process_group("gloo", init_method=f"tcp://127.0.0.1:{port}", rank=rank,
+                            world_size=world)
+    if rank == 0:
+        time.sleep(1.0)  # rank 1 shows its bar first, and is the first to be free to claim
+    for _ in tqdm(range(30), desc=f"rank{rank}"):
+        time.sleep(0.1 if rank == 0 else 0.15)
+    dist.barrier()
+    dist.destroy_process_group()
+
+
+if __name__ == "__main__":
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    mp.spawn(train, args=(2, port), nprocs=2)
+"""
+
+
+def test_torch_multiprocessing_spawn_posts_rank_0s_view(
+    server: StatusServer, config_dir: Path, tmp_path: Path
+) -> None:
+    # Every rank draws its bar (none disabled): the initialised process group names rank 0 the
+    # poster, rank 1 relays into the ranks line.
+    script = tmp_path / "spawn.py"
+    script.write_text(SPAWN)
+    run = run_file(script, config_dir, timeout=120)
+    assert run.code == 0, run.err[-3000:]
+    assert server.posts, "no status from the spawned ranks"
+    labels = {str(g["label"]).split()[0] for p in server.posts for g in p.of_type("gauge")}
+    assert labels == {"rank0"}, labels
+    assert any(t.startswith("2 ranks \u00b7 ") for p in server.posts for t in p.texts())
+    assert server.posts[-1].of_type("gauge")[0]["value"] == 30
