@@ -48,3 +48,37 @@ def test_remote_task_bars_are_mirrored_by_the_driver(
         assert any(shard in label for label in labels), labels
     finals = [g for g in server.posts[-1].of_type("gauge") if "shard" in g["label"]]
     assert finals and all(g["value"] == 6 for g in finals)
+
+
+DATA = """
+import time
+import ray
+import vhtqdm.ray
+
+vhtqdm.ray.install()  # before Ray Data is imported: it is patched when it loads
+ray.init(address="local", num_cpus=2, include_dashboard=False, _node_ip_address="127.0.0.1")
+
+def slow(batch):
+    time.sleep(0.2)
+    return batch
+
+print(ray.data.range(400, override_num_blocks=8).map_batches(slow).count())
+ray.shutdown()
+"""
+
+
+@pytest.mark.slow
+def test_ray_data_bars_are_mirrored_though_stdout_is_a_log(
+    server: StatusServer, config_dir: Path, tmp_path: Path
+) -> None:
+    # On a terminal Ray Data draws tqdm bars; into a log (Valohai's, this test's pipe) it would
+    # only log its progress, so install() has it draw them there too.
+    require("ray.data")
+    job = tmp_path / "ray_data_job.py"
+    job.write_text(DATA)
+    run = run_file(job, config_dir, env=LOOPBACK, timeout=240)
+    assert run.code == 0, run.err[-3000:]
+    assert run.out.strip().splitlines()[-1] == "400"
+    finals = server.posts[-1].of_type("gauge") if server.posts else []
+    rows = [g for g in finals if g["max"] == 400]
+    assert rows and rows[0]["value"] == 400 and rows[0]["color"] == "good", finals
