@@ -33,16 +33,21 @@ ray.shutdown()
 """
 
 
+def run_job(source: str, config_dir: Path, tmp_path: Path) -> str:
+    """Run a Ray driver script as a job on loopback; the last line it printed."""
+    job = tmp_path / "ray_job.py"
+    job.write_text(source)
+    run = run_file(job, config_dir, env=LOOPBACK, timeout=240)
+    assert run.code == 0, run.err[-3000:]
+    return run.out.strip().splitlines()[-1]
+
+
 @pytest.mark.slow
 def test_remote_task_bars_are_mirrored_by_the_driver(
     server: StatusServer, config_dir: Path, tmp_path: Path
 ) -> None:
     require("ray")
-    job = tmp_path / "ray_job.py"
-    job.write_text(JOB)
-    run = run_file(job, config_dir, env=LOOPBACK, timeout=240)
-    assert run.code == 0, run.err[-3000:]
-    assert run.out.strip().splitlines()[-1] == "1"
+    assert run_job(JOB, config_dir, tmp_path) == "1"
     labels = [g["label"] for p in server.posts for g in p.of_type("gauge")]
     for shard in ("shard0", "shard1"):
         assert any(shard in label for label in labels), labels
@@ -74,11 +79,7 @@ def test_ray_data_bars_are_mirrored_though_stdout_is_a_log(
     # On a terminal Ray Data draws tqdm bars; into a log (Valohai's, this test's pipe) it would
     # only log its progress, so install() has it draw them there too.
     require("ray.data")
-    job = tmp_path / "ray_data_job.py"
-    job.write_text(DATA)
-    run = run_file(job, config_dir, env=LOOPBACK, timeout=240)
-    assert run.code == 0, run.err[-3000:]
-    assert run.out.strip().splitlines()[-1] == "400"
+    assert run_job(DATA, config_dir, tmp_path) == "400"
     finals = server.posts[-1].of_type("gauge") if server.posts else []
     rows = [g for g in finals if g["max"] == 400]
     assert rows and rows[0]["value"] == 400 and rows[0]["color"] == "good", finals
