@@ -146,19 +146,21 @@ def test_a_nan_in_a_for_loop_is_told_at_the_loop_s_true_step(valohai: StatusServ
             assert text["text"] == f"loss 1{DOT}nan at step 41"
 
 
-@pytest.mark.parametrize("epochs", ["re-created", "reset"])
+@pytest.mark.parametrize("epochs", ["re-created", "reset", "re-described"])
 def test_a_nan_s_step_counts_across_the_epochs(valohai: StatusServer, epochs: str) -> None:
     # The step of the whole run, as the metadata lines count it: epoch * batches + batch, for an
-    # inner bar re-created every epoch (the README's loop) or reset every epoch (Lightning's).
+    # inner bar re-created every epoch (the README's loop), reset every epoch (Lightning's), or
+    # re-created as "Epoch 1", "Epoch 2" (one series: the label leaves numbers out).
     outer = tqdm(range(3), **quiet())
-    inner = tqdm(total=10, **quiet())
+    named = epochs == "re-described"
+    inner = tqdm(total=10, desc="Epoch 0" if named else None, **quiet())
     for epoch in outer:
         if epoch:
             if epochs == "reset":
                 inner.reset(total=10)
             else:
                 inner.close()
-                inner = tqdm(total=10, **quiet())
+                inner = tqdm(total=10, desc=f"Epoch {epoch}" if named else None, **quiet())
         for batch in range(10):
             inner.set_postfix(loss=math.nan if (epoch, batch) == (2, 4) else 1.0)
             inner.update()

@@ -59,9 +59,11 @@ def point(step: object, pairs: Iterable[tuple[Any, object]]) -> dict[str, object
 
 def global_step(bar: Any, mirror: Mirror) -> object:
     """The bar's step in the whole run (``Mirror.run_step``), never below the latest one printed
-    for its description (``bar.n = 0`` goes back; the step does not)."""
-    step = mirror.run_step(bar)
-    key = str(getattr(bar, "desc", "") or "")
+    for bars of its description (``bar.n = 0`` goes back; the step does not)."""
+    from ._mirror import series_label  # already loaded: only mirrored bars get here
+
+    key = series_label(getattr(bar, "desc", ""))
+    step = mirror.run_step(bar, key)
     latest = mirror.metadata_steps.get(key)
     if isinstance(step, (int, float)):
         if latest is not None and step < latest:

@@ -227,8 +227,8 @@ class Mirror:
         self._shown: dict[Series, tuple[object, object]] = {}  # (raw, converted) latest values
         # When each set of postfix keys may next be printed as metadata (see _metadata.emit).
         self.metadata_due: dict[frozenset[str], float] = {}
-        self.metadata_steps: dict[str, float] = {}  # desc -> the latest metadata step printed
-        self._counted: dict[str, float] = {}  # desc -> steps of its ended rounds (run_step)
+        self.metadata_steps: dict[str, float] = {}  # series label -> the latest step printed
+        self._counted: dict[str, float] = {}  # series label -> its ended rounds' steps (run_step)
         # Set by _relay in the process that posts for the execution: other processes' bars, the
         # ranks/member line, and whether any of them still runs.
         self.relayed: Callable[[], tuple[list[BarView], str | None, bool]] | None = None
@@ -301,14 +301,15 @@ class Mirror:
         if isinstance(n, (int, float)) and n > 0:
             if isinstance(total, (int, float)) and total < float("inf"):
                 n = max(n, total)
-            key = str(getattr(bar, "desc", "") or "")
-            self._counted[key] = self._counted.get(key, 0) + n
+            label = series_label(getattr(bar, "desc", ""))
+            self._counted[label] = self._counted.get(label, 0) + n
 
-    def run_step(self, bar: Any) -> object:
-        """The bar's step in the whole run: its count plus the ended rounds of its description
-        (``epoch * batches + batch`` for a bar re-created or reset every epoch)."""
+    def run_step(self, bar: Any, label: str) -> object:
+        """The bar's step in the whole run: its count plus the ended rounds of bars of its
+        ``series_label`` (``epoch * batches + batch`` for a bar re-created or reset every epoch,
+        also when its description says ``Epoch 3``)."""
         n = loop_count(bar)
-        done = self._counted.get(str(getattr(bar, "desc", "") or ""))
+        done = self._counted.get(label)
         return n + done if done and isinstance(n, (int, float)) else n
 
     def book(self, bar: Any) -> Book:
@@ -348,7 +349,7 @@ class Mirror:
             self._series.setdefault((book.label, key), series)
         kind = type(value)
         if kind is float or kind is int:
-            series.add(value, self.run_step(bar))  # type: ignore[arg-type]
+            series.add(value, self.run_step(bar, book.label))  # type: ignore[arg-type]
             return
         series.last = value
         if (
@@ -359,7 +360,7 @@ class Mirror:
             pending = self._pending.get(series)
             if pending is None:
                 pending = self._pending.setdefault(series, deque(maxlen=PENDING))
-            pending.append((value, self.run_step(bar)))
+            pending.append((value, self.run_step(bar, book.label)))
 
     # -- stopping -------------------------------------------------------------------------------
 
