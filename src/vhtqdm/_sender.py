@@ -10,9 +10,9 @@ The caller's side takes no lock it could already hold: ``submit`` and ``flush`` 
 handlers and ``__del__`` (tqdm bars live in reference cycles, finalized by the GC at any point of
 any thread), where waiting on a lock held by the interrupted code deadlocks forever. They only put
 messages into a ``queue.SimpleQueue``, whose ``put`` is documented reentrant ("can be called from
-signal handlers and ``__del__`` methods") and never blocks; a flush then waits on a reply queue of
-its own, with a timeout. All state below belongs to whoever holds ``_cycling``: the thread, or a
-caller posting inline when no thread can run (at interpreter exit).
+signal handlers and ``__del__`` methods") and never blocks; a flush then waits on a lock of its
+own, with a timeout (``_Flush``). All state below belongs to whoever holds ``_cycling``: the
+thread, or a caller posting inline when no thread can run (at interpreter exit).
 
 The sender does not queue statuses. A submit only says "something changed"; when a post is
 allowed the thread calls ``compose()`` and sends what it returns, so the newest state always wins
@@ -46,14 +46,31 @@ MAX_WAIT = threading.TIMEOUT_MAX  # the longest wait the thread and a flush may 
 
 
 class _Flush:
-    """A caller waiting for delivery: its reply queue and its deadline."""
+    """A caller waiting for delivery, its deadline, and the answer.
 
-    __slots__ = ("deadline", "reply", "second_chance")
+    The caller waits on a plain lock, which the answer releases: ``Lock.acquire(timeout=…)``
+    keeps its deadline across signal handlers, while ``SimpleQueue.get(timeout=…)`` on CPython
+    before 3.13 waits for ever once a handler returns after the deadline.
+    """
+
+    __slots__ = ("_answered", "deadline", "delivered", "second_chance")
 
     def __init__(self, deadline: float) -> None:
-        self.reply: queue.SimpleQueue[bool] = queue.SimpleQueue()
+        self._answered = threading.Lock()
+        self._answered.acquire()  # released by answer()
+        self.delivered = False
         self.deadline = deadline
         self.second_chance = True  # one retry of a 500 (see Sender._keep_waiting)
+
+    def answer(self, delivered: bool) -> None:
+        """Tell the caller (once; only the thread that holds ``_cycling`` answers)."""
+        if self._answered.locked():
+            self.delivered = delivered
+            self._answered.release()
+
+    def wait(self, timeout: float) -> bool:
+        """The answer, or False when none came within ``timeout`` s."""
+        return self._answered.acquire(timeout=timeout) and self.delivered
 
 
 #: What the inbox carries: a change (True: urgent), a flush, or None (a wake-up to re-read flags).
@@ -155,10 +172,7 @@ class Sender:
         if self._inline is None and self._ensure_thread():
             flush = _Flush(deadline)
             self._inbox.put(flush)
-            try:
-                return flush.reply.get(timeout=wait)
-            except queue.Empty:
-                return False
+            return flush.wait(wait)
         return self._deliver_inline(deadline)
 
     def shutdown(self) -> None:
@@ -238,7 +252,7 @@ class Sender:
                     continue
                 self._cycle(float("inf"))
             for flush in self._flushes:
-                flush.reply.put(False)
+                flush.answer(False)
             self._flushes = []
             self._cycler = None
 
@@ -264,7 +278,7 @@ class Sender:
         if any(f.deadline <= now for f in self._flushes):
             for flush in self._flushes:
                 if flush.deadline <= now:
-                    flush.reply.put(False)
+                    flush.answer(False)
             self._flushes = [f for f in self._flushes if f.deadline > now]
 
     def _deliver_inline(self, deadline: float) -> bool:
@@ -315,7 +329,7 @@ class Sender:
             if self._keep_waiting(flush, kind, result, now):
                 self._flushes.append(flush)
             else:
-                flush.reply.put(kind == OK)
+                flush.answer(kind == OK)
         return kind
 
     def _keep_waiting(self, flush: _Flush, kind: str, result: Result | None, now: float) -> bool:

@@ -9,9 +9,36 @@ from pathlib import Path
 import pytest
 
 from ..helpers import run_script
-from ..server import StatusServer
+from ..server import Answer, StatusServer
 
 pytestmark = pytest.mark.slow
+
+
+def test_flush_keeps_its_timeout_when_a_signal_handler_outlasts_it(
+    server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code (CPython 3.9-3.12): flush waited on a SimpleQueue, whose
+    # get(timeout) waits for ever once a signal handler returns after the deadline; here until
+    # the slow server answered, 3 s later.
+    server.answer = Answer(delay=3.0)
+    run = run_script(
+        """
+        import signal, time
+        import vhtqdm
+        from vhtqdm import tqdm
+        bar = tqdm(total=10, desc="train")  # its first post is in flight for 3 s
+        signal.signal(signal.SIGALRM, lambda *a: time.sleep(0.3))  # outlasts the flush below
+        signal.setitimer(signal.ITIMER_REAL, 0.1)
+        started = time.monotonic()
+        vhtqdm.flush(0.2)
+        print(round(time.monotonic() - started, 2))
+        """,
+        config_dir,
+        env={"VHTQDM_FLUSH_TIMEOUT": "0.2"},
+        timeout=30,
+    )
+    assert run.code == 0, run.err
+    assert 0.3 <= float(run.out) < 1.5, run.out
 
 
 def test_a_signal_handler_calling_set_status_and_flush_never_deadlocks(
