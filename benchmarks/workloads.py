@@ -105,7 +105,8 @@ def run_loop(args: argparse.Namespace) -> dict[str, Any]:
     """Time plain tqdm and vhtqdm side by side in this one interpreter (``IMPL`` ``both``).
 
     After a warm-up of each (vhtqdm's first bar resolves the mirror and starts the sender, whose
-    first post, awaited, imports requests), ``runs`` runs of each, alternating ABBA, each a new bar from creation to close.
+    first post, awaited, imports requests), ``runs`` runs of each, alternating ABBA, each a new
+    bar from creation to close.
     One interpreter: both sides share the heap, the layout and the machine's weather of the
     moment; the parent repeats the comparison in several fresh interpreters. The sender's own
     work (it may post during either side's run) is reported apart: the CPU its thread used per
