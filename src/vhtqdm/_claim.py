@@ -87,8 +87,9 @@ def take(directory: str, name: str) -> bool:
     return True
 
 
-def forget_in_child() -> None:
-    """In a forked child: close the inherited descriptor (the parent keeps its claim)."""
+def forget() -> None:
+    """Close the descriptors of this process's claims. In a forked child the parent keeps its
+    claim (its own descriptor holds the lock); in the claimer (``_process.reset``) it ends."""
     while _held:
         with contextlib.suppress(OSError):
             os.close(_held.popitem()[1])

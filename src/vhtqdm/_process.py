@@ -212,7 +212,10 @@ def flush(timeout: float | None = None) -> bool:
 
 
 def reset() -> None:
-    """Forget the process's mirror (tests; the next bar resolves the configuration again)."""
+    """Forget the process's mirror and its claims (tests; the next bar resolves the
+    configuration again, and another process may post to the executions it mirrored)."""
+    from . import _claim
+
     global _current, _resolved
     if _current is not None:
         _current.sender.shutdown()
@@ -220,3 +223,4 @@ def reset() -> None:
     _current = None
     _resolved = False
     _log.reset()
+    _claim.forget()

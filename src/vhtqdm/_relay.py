@@ -363,7 +363,7 @@ def _view(row: Any) -> BarView:
 
 def _after_fork_in_child() -> None:
     # Only plain closes: no lock, no logging. The parent keeps its claim and its socket.
-    _claim.forget_in_child()
+    _claim.forget()
     while _sockets:
         with contextlib.suppress(OSError):
             _sockets.pop().close()

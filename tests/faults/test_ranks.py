@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import re
 import socket
 import tempfile
@@ -222,3 +223,24 @@ def test_a_forked_child_that_outlives_the_poster_does_not_keep_its_claim(
     )
     assert second.code == 0, second.err
     assert any(gauges(p) == ["second"] for p in server.posts), [gauges(p) for p in server.posts]
+
+
+@pytest.mark.slow
+def test_a_reset_process_holds_no_claim(valohai: StatusServer) -> None:
+    # Fails on the previous code: reset() (the suite's fresh-process fixture) kept the claim of
+    # every execution the test process had mirrored, so a later job of the suite whose server
+    # was given that port again never posted ("no post at all", at random, on CI).
+    import vhtqdm
+    from vhtqdm import _process, tqdm
+
+    for _ in tqdm(range(2), desc="here"):
+        pass
+    assert vhtqdm.flush(5) and valohai.posts  # this process claimed the execution
+    _process.reset()
+    before = valohai.attempts
+    run = run_script(
+        "from vhtqdm import tqdm\nfor i in tqdm(range(3), desc='job'):\n    pass\n",
+        Path(os.environ["VH_CONFIG_DIR"]),
+    )
+    assert run.code == 0, run.err
+    assert valohai.attempts > before and "job" in valohai.posts[-1].status
