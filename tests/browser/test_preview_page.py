@@ -1,7 +1,7 @@
-"""The preview page in a real browser while ``examples/train.py`` runs under ``vhtqdm preview``.
+"""The preview page in a real browser while the examples run under ``vhtqdm preview``.
 
-Set ``VHTQDM_SCREENSHOT=docs/preview.png`` to keep a capture of the page mid-training (the
-README's picture is made so).
+Set ``VHTQDM_SCREENSHOT=docs/preview.png`` to keep a capture of the page during the hang of
+``examples/long_run.py`` (the README's picture is made so).
 """
 
 from __future__ import annotations
@@ -35,6 +35,7 @@ return {
   lastUpdate: document.getElementById("last-update").textContent,
   history: all("#history li").length,
   texts: all("#status .vh-text").map((t) => t.textContent),
+  warnings: all("#status .vh-text.c-warn").map((t) => t.textContent),
   gauges: all("#status .vh-gauge").map((g) => ({
     label: g.querySelector(".vh-gauge-label").textContent,
     value: Number(g.dataset.value),
@@ -43,6 +44,7 @@ return {
     fill: box(g.querySelector(".vh-gauge-fill")),
     track: box(g.querySelector(".vh-gauge-track")),
     good: g.classList.contains("c-good"),
+    warn: g.classList.contains("c-warn"),
   })),
   sparklines: all("#status .vh-sparkline").map((s) => ({
     count: Number(s.dataset.count),
@@ -53,13 +55,13 @@ return {
 """
 
 
-def start_preview() -> tuple[subprocess.Popen[str], str]:
-    """``vhtqdm preview --hold -- python examples/train.py``, run as the README says."""
+def start_preview(example: str) -> tuple[subprocess.Popen[str], str]:
+    """``vhtqdm preview --hold -- python examples/EXAMPLE``, run as the README says."""
     env = cli_env()
     env["PATH"] = os.pathsep.join([str(Path(sys.executable).parent), env.get("PATH", "")])
     proc = subprocess.Popen(
         [sys.executable, "-m", "vhtqdm", "preview", "--port", "0", "--hold", "--",
-         "python", "examples/train.py"],
+         "python", f"examples/{example}"],
         stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True, env=env,
         cwd=str(ROOT), start_new_session=True,
     )  # fmt: skip
@@ -75,17 +77,9 @@ def bar_gauges(page: dict[str, Any]) -> list[dict[str, Any]]:
     return [g for g in page["gauges"] if not g["label"].startswith("job")]
 
 
-def capture_worthy(page: dict[str, Any]) -> int:
-    """How good a README picture the page makes: sparkline points while both bars run, or 0."""
-    bars = bar_gauges(page)
-    running = len(bars) == 2 and not any(g["good"] for g in bars)
-    return max((s["count"] for s in page["sparklines"]), default=0) if running else 0
-
-
 def test_the_page_draws_gauges_and_the_sparkline_and_updates_them_live(browser: Any) -> None:
-    proc, url = start_preview()
+    proc, url = start_preview("train.py")
     seen: list[dict[str, Any]] = []
-    capture: tuple[int, bytes] | None = None  # (sparkline points, PNG) of a running frame
     try:
         browser.get(url)
         browser.execute_script("window.__vhtqdmTest = 1")  # gone if the page ever reloads
@@ -93,11 +87,6 @@ def test_the_page_draws_gauges_and_the_sparkline_and_updates_them_live(browser: 
         while time.monotonic() < deadline:
             page = browser.execute_script(READ_PAGE)
             seen.append(page)
-            if SCREENSHOT and capture_worthy(page) >= (capture[0] if capture else 3):
-                time.sleep(0.45)  # let the gauges' transition settle before the picture
-                picture = browser.find_element("tag name", "body").screenshot_as_png
-                if capture_worthy(browser.execute_script(READ_PAGE)) == capture_worthy(page):
-                    capture = (capture_worthy(page), picture)
             if page["state"] == "complete" and page["gauges"]:
                 break
             time.sleep(0.1)
@@ -143,7 +132,40 @@ def test_the_page_draws_gauges_and_the_sparkline_and_updates_them_live(browser: 
     assert re.match(r"\d\d:\d\d:\d\d \(", final["lastUpdate"]), final["lastUpdate"]
     assert final["history"] >= 3 and int(final["count"]) >= final["history"]
 
+
+def test_the_page_shows_a_hang_as_stalled_in_warn_and_its_end(browser: Any) -> None:
+    proc, url = start_preview("long_run.py")  # a NaN at step 60, then a 4 s hang at step 70
+    stalled: dict[str, Any] | None = None
+    picture = b""
+    try:
+        browser.get(url)
+        deadline = time.monotonic() + 90
+        while time.monotonic() < deadline:
+            page = browser.execute_script(READ_PAGE)
+            if stalled is None and any(t.startswith("stalled for") for t in page["warnings"]):
+                stalled = page
+                if SCREENSHOT:
+                    time.sleep(0.45)  # let the gauges' transition settle before the picture
+                    picture = browser.find_element("tag name", "body").screenshot_as_png
+            if page["state"] == "complete" and page["gauges"]:
+                break
+            time.sleep(0.1)
+        final = browser.execute_script(READ_PAGE)
+    finally:
+        os.killpg(proc.pid, signal.SIGINT)
+        proc.communicate(timeout=30)
+    assert proc.returncode == 0
+
+    assert stalled is not None, "the hang never showed as stalled"
+    job = stalled["gauges"][0]
+    assert job["label"].startswith("job ") and "stalled" in job["label"] and job["warn"], job
+    assert any("train loss" in t and "nan at step 60" in t for t in stalled["warnings"])
+
+    assert final["state"] == "complete", final
+    shown = final["texts"] + [g["label"] for g in final["gauges"]]
+    assert not any("stalled" in t for t in shown), shown  # the job went on: no longer stalled
+    assert any("nan at step 60" in t for t in final["warnings"])  # the NaN stays on record
+
     if SCREENSHOT:
-        assert capture is not None, "no running frame with a sparkline to capture"
         Path(SCREENSHOT).parent.mkdir(parents=True, exist_ok=True)
-        Path(SCREENSHOT).write_bytes(capture[1])
+        Path(SCREENSHOT).write_bytes(picture)
