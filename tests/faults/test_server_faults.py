@@ -32,7 +32,7 @@ def test_a_fault_costs_the_job_nothing(fault: Fault, server: StatusServer, tmp_p
     run = measure(JOB, tmp_path / "config")
     assert run.code == 0, run.err
     assert run.loop < IDEAL_LOOP + LOOP_MARGIN, f"the loop took {run.loop:.2f} s"
-    assert run.exit < FLUSH_TIMEOUT + EXIT_MARGIN, f"exit took {run.exit:.2f} s"
+    assert run.exit < FLUSH_TIMEOUT + EXIT_MARGIN, f"exit took {run.exit:.2f} s; {run.err}"
     assert "Traceback" not in run.err
     said = warnings_in(run.err)
     if fault.warning is None:
