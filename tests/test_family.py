@@ -408,12 +408,13 @@ def test_off_valohai_there_is_no_log_mode(server: StatusServer) -> None:
 
 
 METADATA_JOB = """
-    import threading, time
+    import sys, threading, time
     from vhtqdm import tqdm
 
-    def chatter():  # another thread printing while the bar prints metadata
+    def chatter():  # another thread writing lines while the bar prints metadata: whole lines,
+        # as print() writes a line's text and its newline apart (anything may land between)
         for i in range(300):
-            print(f"chatter line {{i}} " + "x" * 60)
+            sys.stdout.write(f"chatter line {{i}} " + "x" * 60 + "\\n")
             time.sleep(0.002)
 
     thread = threading.Thread(target=chatter)
