@@ -13,7 +13,7 @@ import subprocess
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import pytest
 
@@ -77,16 +77,19 @@ def bar_gauges(page: dict[str, Any]) -> list[dict[str, Any]]:
     return [g for g in page["gauges"] if not g["label"].startswith("job")]
 
 
-def test_the_page_draws_gauges_and_the_sparkline_and_updates_them_live(browser: Any) -> None:
-    proc, url = start_preview("train.py")
-    seen: list[dict[str, Any]] = []
+def follow(
+    browser: Any, example: str, on_page: Callable[[dict[str, Any]], None]
+) -> tuple[dict[str, Any], list[Any]]:
+    """Run ``example`` under the preview, hand every page read to ``on_page`` until the job is
+    complete, and return the final page and the browser's severe log entries."""
+    proc, url = start_preview(example)
     try:
         browser.get(url)
         browser.execute_script("window.__vhtqdmTest = 1")  # gone if the page ever reloads
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline:
             page = browser.execute_script(READ_PAGE)
-            seen.append(page)
+            on_page(page)
             if page["state"] == "complete" and page["gauges"]:
                 break
             time.sleep(0.1)
@@ -96,6 +99,12 @@ def test_the_page_draws_gauges_and_the_sparkline_and_updates_them_live(browser: 
         os.killpg(proc.pid, signal.SIGINT)
         proc.communicate(timeout=30)
     assert proc.returncode == 0
+    return final, errors
+
+
+def test_the_page_draws_gauges_and_the_sparkline_and_updates_them_live(browser: Any) -> None:
+    seen: list[dict[str, Any]] = []
+    final, errors = follow(browser, "train.py", seen.append)
 
     assert final["marker"], "the page reloaded instead of updating in place"
     assert final["state"] == "complete", final
@@ -134,27 +143,19 @@ def test_the_page_draws_gauges_and_the_sparkline_and_updates_them_live(browser: 
 
 
 def test_the_page_shows_a_hang_as_stalled_in_warn_and_its_end(browser: Any) -> None:
-    proc, url = start_preview("long_run.py")  # a NaN at step 60, then a 4 s hang at step 70
+    # long_run.py: a NaN at step 60, then a 4 s hang at step 70
     stalled: dict[str, Any] | None = None
     picture = b""
-    try:
-        browser.get(url)
-        deadline = time.monotonic() + 90
-        while time.monotonic() < deadline:
-            page = browser.execute_script(READ_PAGE)
-            if stalled is None and any(t.startswith("stalled for") for t in page["warnings"]):
-                stalled = page
-                if SCREENSHOT:
-                    time.sleep(0.45)  # let the gauges' transition settle before the picture
-                    picture = browser.find_element("tag name", "body").screenshot_as_png
-            if page["state"] == "complete" and page["gauges"]:
-                break
-            time.sleep(0.1)
-        final = browser.execute_script(READ_PAGE)
-    finally:
-        os.killpg(proc.pid, signal.SIGINT)
-        proc.communicate(timeout=30)
-    assert proc.returncode == 0
+
+    def on_page(page: dict[str, Any]) -> None:
+        nonlocal stalled, picture
+        if stalled is None and any(t.startswith("stalled for") for t in page["warnings"]):
+            stalled = page
+            if SCREENSHOT:
+                time.sleep(0.45)  # let the gauges' transition settle before the picture
+                picture = browser.find_element("tag name", "body").screenshot_as_png
+
+    final, _ = follow(browser, "long_run.py", on_page)
 
     assert stalled is not None, "the hang never showed as stalled"
     job = stalled["gauges"][0]
