@@ -56,10 +56,12 @@ class Answer:
 class StatusServer:
     """Threaded loopback server; ``answer`` (or ``script``, consumed first) decides each reply."""
 
-    def __init__(self) -> None:
+    def __init__(self, protocol: str = "HTTP/1.1") -> None:
         self.posts: list[Post] = []
         self.answer = Answer()
         self.script: list[Answer] = []
+        # Decides by the request's body before ``script`` and ``answer`` when it returns one.
+        self.decide: Callable[[str], Answer | None] | None = None
         self.attempts = 0  # every request, answered or not
         self.log: list[tuple[float, int]] = []  # (arrival, answer code) of every request
         self._stop = threading.Event()
@@ -67,7 +69,7 @@ class StatusServer:
         outer = self
 
         class Handler(BaseHTTPRequestHandler):
-            protocol_version = "HTTP/1.1"
+            protocol_version = protocol  # "HTTP/1.0": every answer closes its connection
             disable_nagle_algorithm = True  # else each answer waits ~40 ms on a delayed ACK
 
             def log_message(self, *args: Any) -> None:  # keep test output clean
@@ -93,7 +95,8 @@ class StatusServer:
         raw = handler.rfile.read(length) if length else b""
         with self._cond:
             self.attempts += 1
-            answer = self.script.pop(0) if self.script else self.answer
+            decided = self.decide(raw.decode("utf-8", "replace")) if self.decide else None
+            answer = decided or (self.script.pop(0) if self.script else self.answer)
             self.log.append((time.monotonic(), 0 if answer.hang or answer.trickle else answer.code))
         if answer.hang:
             self._stop.wait(60)

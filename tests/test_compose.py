@@ -11,22 +11,20 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from tqdm.std import tqdm as _std
 
-from vhtqdm._compose import (
+from vhtqdm._compose import bar_label, compose, gauge_line, sparkline_line
+from vhtqdm._limits import MAX_BARS
+from vhtqdm._record import error_text
+from vhtqdm._text import clean
+from vhtqdm._views import (
     COMPLETE,
     EARLY,
     FAILED,
     INTERRUPTED,
-    MAX_BARS,
     RUNNING,
     BarView,
+    Ending,
     MetricView,
-    Note,
-    bar_label,
-    clean,
-    compose,
-    error_text,
-    gauge_line,
-    sparkline_line,
+    Milestone,
 )
 
 OUTCOMES = [RUNNING, COMPLETE, EARLY, FAILED, INTERRUPTED]
@@ -67,8 +65,8 @@ def test_a_slow_scaled_rate_is_inverted_as_in_tqdm() -> None:
     assert label == "3.00/10.0B \u00b7 2.00s/B \u00b7 ETA 00:14"
 
 
-def test_an_ended_bar_notes_what_ended_it() -> None:
-    bar = BarView(n=4, total=10, elapsed=3, outcome=EARLY, note="exit 3")
+def test_an_ended_bar_says_what_ended_it() -> None:
+    bar = BarView(n=4, total=10, elapsed=3, outcome=EARLY, detail="exit 3")
     assert bar_label(bar) == "4/10 \u00b7 in 00:03 \u00b7 exit 3"
 
 
@@ -157,16 +155,16 @@ def test_failure_names_the_innermost_unfinished_bar() -> None:
         BarView(desc="epoch", n=1, total=3, outcome=FAILED),
         BarView(desc="train", n=412, total=1875, outcome=FAILED),
     ]
-    head = lines(compose(bars, ending=(FAILED, "RuntimeError: CUDA out of memory")))[0]
+    head = lines(compose(bars, ending=Ending(FAILED, "RuntimeError: CUDA out of memory")))[0]
     assert head == {
         "type": "text",
-        "text": "Failed at 412/1875: RuntimeError: CUDA out of memory",
+        "text": "Failed at train 412/1875: RuntimeError: CUDA out of memory",
         "color": "bad",
     }
 
 
 def test_failure_without_bars() -> None:
-    head = lines(compose([], ending=(FAILED, "ValueError: x")))[0]
+    head = lines(compose([], ending=Ending(FAILED, "ValueError: x")))[0]
     assert head["text"] == "Failed: ValueError: x"
 
 
@@ -236,7 +234,9 @@ def test_error_text_is_one_short_line() -> None:
 
 
 def test_milestone_comes_first_with_its_color() -> None:
-    status = lines(compose([BarView(n=1, total=2)], milestone=Note("Loading\u2026", "#3366ff")))
+    status = lines(
+        compose([BarView(n=1, total=2)], milestone=Milestone("Loading\u2026", "#3366ff"))
+    )
     assert status[0] == {"type": "text", "text": "Loading\u2026", "color": "#3366ff"}
 
 
@@ -244,7 +244,7 @@ def test_the_largest_possible_status_stays_bounded() -> None:
     wide = "\U0001f600" * 20_000  # each escapes to 12 bytes of JSON
     bars = [BarView(desc=wide, n=1.23456789e-7, total=9.87654321e300, unit=wide)] * 20
     metrics = [MetricView(wide, wide, [1.23456789e-300] * 500, True) for _ in range(100)]
-    status = compose(bars, metrics, Note(wide, wide), (FAILED, wide))
+    status = compose(bars, metrics, Milestone(wide, wide), Ending(FAILED, wide))
     assert len(status) <= 16_000
     kinds = [json.loads(line)["type"] for line in status.split("\n")]
     assert kinds[:3] == ["text", "text", "gauge"]  # how it ended, the milestone, a bar
@@ -298,10 +298,10 @@ metric_views = st.builds(
     metrics=st.lists(metric_views, max_size=80),
     milestone=st.one_of(
         st.none(),
-        st.builds(Note, st.text(max_size=11_000), st.one_of(st.none(), st.text(max_size=100))),
+        st.builds(Milestone, st.text(max_size=11_000), st.one_of(st.none(), st.text(max_size=100))),
     ),
     ending=st.one_of(
-        st.none(), st.tuples(st.sampled_from([FAILED, INTERRUPTED]), st.text(max_size=500))
+        st.none(), st.builds(Ending, st.sampled_from([FAILED, INTERRUPTED]), st.text(max_size=500))
     ),
 )
 def test_any_input_gives_a_small_status_of_valid_elements(bars, metrics, milestone, ending) -> None:

@@ -8,18 +8,19 @@ import math
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from vhtqdm._compose import (
+from vhtqdm._compose import compose
+from vhtqdm._limits import MAX_PHASES
+from vhtqdm._views import (
     COMPLETE,
     EARLY,
     INTERRUPTED,
-    MAX_PHASES,
     RUNNING,
     STOPPED,
     BarView,
-    compose,
+    Ending,
+    Job,
+    Stall,
 )
-from vhtqdm._job import Job
-from vhtqdm._stall import Stall
 
 EPOCH = BarView("epoch", n=1, total=3, rate=0.001, elapsed=4680.0)
 TRAIN = BarView("train", n=412, total=1875, rate=3.3, elapsed=120.0)
@@ -90,9 +91,9 @@ def test_stopped_names_the_innermost_unfinished_bar() -> None:
         BarView("epoch", n=1, total=3, outcome=INTERRUPTED),
         BarView("train", n=412, total=1875, outcome=INTERRUPTED),
     ]
-    first = lines(compose(bars, ending=(STOPPED, "")))[0]
+    first = lines(compose(bars, ending=Ending(STOPPED)))[0]
     assert first == {"type": "text", "text": "Stopped at train 412/1875", "color": "warn"}
-    assert lines(compose([], ending=(STOPPED, "")))[0]["text"] == "Stopped"
+    assert lines(compose([], ending=Ending(STOPPED)))[0]["text"] == "Stopped"
 
 
 numbers = st.one_of(
@@ -122,7 +123,7 @@ def test_any_story_gives_a_small_status_of_valid_elements(
     bars, phases, job, stall, stopped
 ) -> None:
     status = compose(
-        bars, ending=(STOPPED, "") if stopped else None, job=job, stall=stall, phases=phases
+        bars, ending=Ending(STOPPED) if stopped else None, job=job, stall=stall, phases=phases
     )
     assert len(status.encode()) <= 16_000
     for line in status.split("\n") if status else []:

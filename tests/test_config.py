@@ -9,11 +9,12 @@ import pytest
 
 from vhtqdm._config import (
     MIN_INTERVAL,
+    VARIABLES,
     ConfigError,
     Endpoint,
-    disabled_reason,
     load_endpoint,
-    settings_from_env,
+    option,
+    read_settings,
 )
 
 SECRET = "abcdef123456"
@@ -76,19 +77,70 @@ def test_an_unreadable_file(tmp_path: Path) -> None:
         load_endpoint({"VH_CONFIG_DIR": str(tmp_path)})
 
 
-def test_settings_from_env_and_bad_values_are_listed_not_raised() -> None:
-    settings, problems = settings_from_env(
+def test_settings_and_one_warning_per_value_not_used_as_given() -> None:
+    settings, warnings = read_settings(
         {
             "VHTQDM_STATUS_INTERVAL": "0.01",
             "VHTQDM_SPARKLINES": "loss, acc",
             "VHTQDM_SPARKLINE_WINDOW": "many",
             "VHTQDM_FLUSH_TIMEOUT": "3",
+            "VHTQDM_STALL_AFTER": "",  # empty: as if unset
         }
     )
     assert settings.status_interval == MIN_INTERVAL
     assert settings.sparklines == frozenset({"loss", "acc"})
     assert settings.sparkline_window == 40 and settings.flush_timeout == 3.0
-    assert problems == ["ignoring VHTQDM_SPARKLINE_WINDOW='many': not a valid value"]
+    assert settings.stall_after == 300.0
+    assert warnings == [
+        "VHTQDM_STATUS_INTERVAL='0.01' is below the 0.5 s minimum: using 0.5",
+        "VHTQDM_SPARKLINE_WINDOW='many' is not a whole number: using 40",
+    ]
+
+
+@pytest.mark.parametrize(
+    ("raw", "used", "said"),
+    [
+        ("-5", 5.0, "is not a positive number of seconds: using 5"),
+        ("0.1", 0.5, "is below the 0.5 s minimum: using 0.5"),
+        ("1e10", 5.0, "is more than a day: using 5"),
+        ("nan", 5.0, "is not a number of seconds: using 5"),
+        ("soon", 5.0, "is not a number of seconds: using 5"),
+        ("2", 2.0, None),
+    ],
+)
+def test_an_interval_says_what_is_used_instead(raw: str, used: float, said: str | None) -> None:
+    settings, warnings = read_settings({"VHTQDM_STATUS_INTERVAL": raw})
+    assert settings.status_interval == used
+    assert warnings == ([f"VHTQDM_STATUS_INTERVAL={raw!r} {said}"] if said else [])
+    assert option("status_interval", raw) == (
+        used,
+        f"status_interval={raw!r} {said}" if said else None,
+    )
+
+
+@pytest.mark.parametrize("word", ["1", "true", "YES", "on", "0", "false", "no", "Off", "none"])
+def test_every_yes_or_no_reads_the_same_words(word: str) -> None:
+    yes = word.lower() in ("1", "true", "yes", "on")
+    for variable in VARIABLES:
+        if variable.field in ("disabled", "metadata", "sigterm"):
+            settings, warnings = read_settings({variable.name: word})
+            assert getattr(settings, variable.field) is yes and warnings == []
+
+
+def test_a_yes_or_no_that_is_neither_keeps_the_default_with_one_warning() -> None:
+    settings, warnings = read_settings({"VHTQDM_SIGTERM": "maybe", "VHTQDM_METADATA": "sure"})
+    assert settings.sigterm is True and settings.metadata is False
+    assert len(warnings) == 2 and all("is not a yes or no" in w for w in warnings)
+
+
+def test_a_misspelt_variable_is_one_warning_naming_the_nearest() -> None:
+    settings, warnings = read_settings({"VHTQDM_STATUS_INTERVL": "1", "VHTQDM_ZZZ": "1"})
+    assert settings.status_interval == 5.0
+    assert warnings == [
+        "VHTQDM_STATUS_INTERVL is not a vhtqdm setting (did you mean VHTQDM_STATUS_INTERVAL?): "
+        "ignored",
+        "VHTQDM_ZZZ is not a vhtqdm setting: ignored",
+    ]
 
 
 @pytest.mark.parametrize(
@@ -101,4 +153,4 @@ def test_settings_from_env_and_bad_values_are_listed_not_raised() -> None:
     ],
 )
 def test_who_mirrors(env: dict[str, str], off: bool) -> None:
-    assert (disabled_reason(env) is not None) == off
+    assert read_settings(env)[0].disabled is off

@@ -69,7 +69,7 @@ def test_an_uncaught_exception_ends_bad_naming_it(server: StatusServer, config_d
     assert "RuntimeError: CUDA out of memory" in run.err
     head = final(server)[0]
     assert head["color"] == "bad"
-    assert head["text"].startswith("Failed at 412/1875: RuntimeError: CUDA out of memory.")
+    assert head["text"].startswith("Failed at train 412/1875: RuntimeError: CUDA out of memory.")
     assert len(head["text"]) <= 130
     colors = [e.get("color") for e in final(server) if e["type"] == "gauge"]
     assert colors == ["bad", "bad"]
@@ -90,7 +90,7 @@ def test_keyboard_interrupt_ends_warn(server: StatusServer, config_dir: Path) ->
     head = final(server)[0]
     assert head == {
         "type": "text",
-        "text": "Interrupted at 7/100: KeyboardInterrupt",
+        "text": "Interrupted at train 7/100: KeyboardInterrupt",
         "color": "warn",
     }
 

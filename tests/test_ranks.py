@@ -11,8 +11,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vhtqdm import _ranks
-from vhtqdm._compose import BarView, ranks_line
-from vhtqdm._relay import EXPIRE, Peers
+from vhtqdm._compose import ranks_line
+from vhtqdm._peers import EXPIRE, Peers, snapshot
+from vhtqdm._views import BarView
 
 
 @pytest.mark.parametrize(
@@ -99,26 +100,31 @@ def test_any_rank_states_give_one_valid_line(rows: list[tuple[int, object, objec
 
 
 def datagram(pid: int, rank: int | None, n: int) -> bytes:
-    row = ["eval", n, 10, 2.0, 1.0, "it", False, 1000, "running"]
-    return json.dumps({"pid": pid, "rank": rank, "bars": [row]}).encode()
+    return snapshot(pid, rank, [BarView(desc="eval", n=n, total=10, rate=2.0, elapsed=1.0)])
 
 
 def test_relayed_bars_show_and_expire_when_their_process_stops_relaying() -> None:
-    now = [100.0]
-    peers = Peers(0, None, clock=lambda: now[0])
-    own = ([BarView(desc="train", n=8, total=10)], True)
-    assert peers.take(datagram(11, None, 3), now[0])
-    assert peers.take(datagram(12, 1, 5), now[0])
-    bars, line, alive = peers.compose(own)
+    now = 100.0
+    peers = Peers(0, None)
+    own = [BarView(desc="train", n=8, total=10)]
+    assert peers.take(datagram(11, None, 3), now)
+    assert peers.take(datagram(12, 1, 5), now)
+    bars, line, alive = peers.compose(own, now)
     assert [(b.desc, b.n) for b in bars] == [("eval", 3)]  # the subprocess's bar
     assert text(line) == "2 ranks \u00b7 slowest rank 1 at 5/10 (\u22123)"
     assert alive
-    now[0] += EXPIRE + 0.1
-    assert peers.compose(own) == ([], None, False)
+    assert peers.compose(own, now + EXPIRE + 0.1) == ([], None, False)
+
+
+def test_a_datagram_is_read_back_as_sent() -> None:
+    sent = [BarView(desc="eval", n=3, total=None, rate=None, elapsed=2.5, outcome="complete")]
+    peers = Peers(0, None)
+    assert peers.take(snapshot(7, None, sent), 0.0)
+    assert peers.compose([], 0.0)[0] == sent
 
 
 @given(st.binary(max_size=200))
 def test_a_malformed_datagram_is_ignored(data: bytes) -> None:
-    peers = Peers(0, None, clock=lambda: 0.0)
+    peers = Peers(0, None)
     if not peers.take(data, 0.0):
-        assert peers.compose(([], False)) == ([], None, False)
+        assert peers.compose([], 0.0) == ([], None, False)

@@ -1,12 +1,12 @@
 """``vhtqdm.tqdm``: tqdm's own bar, which also tells the process's mirror what it does.
 
-The class records and never sends: starting and closing register with the mirror, and
-``set_postfix`` notes numeric values. Iteration and ``update`` are tqdm's, untouched, so the hot
-loop costs exactly what tqdm costs (``__iter__`` only keeps a weak reference to tqdm's iterator,
-whose local count is a ``for`` loop's true step); the sender thread reads ``n``/``total``/
-``desc`` itself, which also sees ``bar.n = x``, ``reset()`` and ``set_description``.
-``display`` hands over to tqdm's after one attribute check, unless the bar is in log mode
-(``_logmode``).
+The class records and never sends: starting and closing register with the process's mirror
+(``_mirror``), and ``set_postfix`` writes numeric values into its metrics. Iteration and
+``update`` are tqdm's, untouched, so the hot loop costs exactly what tqdm costs (``__iter__``
+only keeps a weak reference to tqdm's iterator, whose local count is a ``for`` loop's true
+step); the sender thread reads ``n``/``total``/``desc`` itself, which also sees ``bar.n = x``,
+``reset()`` and ``set_description``. ``display`` hands over to tqdm's after a few attribute
+checks, unless the bar is in log mode (``_logmode``).
 
 The class is also a mixin: ``class X(vhtqdm.tqdm, some_tqdm_subclass)`` mirrors any tqdm flavour
 (notebook, asyncio, rich, Lightning's bar), which is how the flavour modules are built.
@@ -22,10 +22,12 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.std import tqdm as std_tqdm
 
-from . import _logmode, _metadata, _process
+from . import _process
 
 if TYPE_CHECKING:
-    from ._mirror import Book, Mirror
+    from ._logmode import LogLine
+    from ._metrics import Book
+    from ._mirror import Mirror
 
 __all__ = ["tqdm", "trange"]
 
@@ -52,8 +54,8 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
     """
 
     _vh_text = True  # draws text through tqdm's display() (set for each subclass below)
-    _vh_log: _logmode.LogLine | None = None
-    # The series of the bar's description, and the desc they are for (see Mirror.book).
+    _vh_log: LogLine | None = None
+    # The series of the bar's description, and the desc they are for (see Metrics.book).
     _vh_desc: object = object()  # no desc is this object: the first set_postfix looks it up
     _vh_book: Book  # set by that look-up
     _vh_iter: weakref.ref[Any] | None = None  # the latest iterator over the bar (``__iter__``)
@@ -80,26 +82,37 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
         # tqdm's __init__ may already call set_postfix() and refresh(): be ready before it.
         self._vh: Mirror | None = None
         self._vh_outcome: str | None = None  # how an exception leaving the `with` ended the bar
-        self._vh_note = ""
+        self._vh_detail = ""
         self._vh_log = None
         self._vh_meta = False
         mirror = _process.get() if status is not False else None
         if mirror is not None:
-            self._vh_charted = mirror.options(status_interval, sparklines, sparkline_window)
-            if stall_after is not None:
-                mirror.stall_option(stall_after)
-            self._vh = mirror
-            self._vh_meta = _metadata.enabled(metadata)
-            if self._vh_text:
-                args, self._vh_log = _logmode.plan(args, kwargs, log_interval)
+            try:
+                self._vh_charted = mirror.options(
+                    status_interval, sparklines, sparkline_window, stall_after
+                )
+                self._vh_meta = mirror.bar_option("metadata", metadata, mirror.settings.metadata)
+                if self._vh_text:
+                    from . import _logmode
+
+                    seconds = mirror.bar_option(
+                        "log_interval", log_interval, mirror.settings.log_interval
+                    )
+                    args, self._vh_log = _logmode.plan(args, kwargs, seconds)
+                self._vh = mirror
+            except Exception:  # never in the way of the bar: it is tqdm's, unmirrored
+                mirror = None
         super().__init__(*args, **kwargs)
         if mirror is not None:
-            if self.disable:
+            if self.disable or not mirror.start(self):
                 self._vh = None
-            else:
-                if self._vh_log is not None and self._vh_log.file is None:
-                    _logmode.hide(self)
-                mirror.add(self)
+                return
+            if self._vh_log is not None and self._vh_log.file is None:
+                from . import _logmode
+
+                _logmode.hide(self)
+            with contextlib.suppress(Exception):
+                _process.bar_started(mirror)
 
     def __iter__(self) -> Any:
         """tqdm's iterator, remembered weakly: it holds the loop's true count (``loop_count``)."""
@@ -118,7 +131,7 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
         the recording fused in, so that it costs less than tqdm's own; property tests check that
         it builds exactly tqdm's postfix. Every other form goes through tqdm. A finite int or
         float goes straight into its series (``Series.add`` inlined); anything else is left,
-        unconverted, to ``Mirror.note`` and the sender thread.
+        unconverted, to ``Metrics.add`` and the sender thread.
         """
         mirror = self._vh
         if ordered_dict is not None:
@@ -126,9 +139,9 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
                 try:
                     ordered_dict = OrderedDict(ordered_dict)  # may be a one-shot iterator of pairs
                     pairs = list(ordered_dict.items()) + sorted(kwargs.items())
-                    mirror.record(self, pairs)
+                    mirror.metrics.add_pairs(self, pairs)
                     if self._vh_meta:
-                        _metadata.emit(self, mirror, pairs)
+                        mirror.metadata.report(self, pairs)
                 except Exception:
                     pass
             super().set_postfix(ordered_dict, refresh, **kwargs)
@@ -137,7 +150,7 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
         try:
             fmt = self.format_num
             if mirror is not None:
-                book = self._vh_book if self._vh_desc is self.desc else mirror.book(self)
+                book = self._vh_book if self._vh_desc is self.desc else mirror.metrics.book(self)
             parts = []
             for key in sorted(kwargs):
                 value = kwargs[key]
@@ -160,11 +173,11 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
                             if not series.room:
                                 series.close()
                         else:
-                            mirror.note(self, book, key, value)
+                            mirror.metrics.add(self, book, key, value)
                     text = fmt(value)
                 else:
                     if mirror is not None:
-                        mirror.note(self, book, key, value)
+                        mirror.metrics.add(self, book, key, value)
                     if isinstance(value, Number):
                         text = fmt(value)
                     else:
@@ -177,19 +190,24 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
             return
         self.postfix = ", ".join(parts)
         if mirror is not None and self._vh_meta:
-            _metadata.emit(self, mirror, kwargs.items())
+            with contextlib.suppress(Exception):
+                mirror.metadata.report(self, kwargs.items())
         if refresh:
             self.refresh()
 
     def display(self, msg: str | None = None, pos: int | None = None, **kwargs: Any) -> Any:
         """tqdm's ``display`` (any flavour's), or in log mode a plain line now and then."""
+        mirror = self._vh
+        if mirror is not None:
+            with contextlib.suppress(Exception):
+                _process.bar_drawn(mirror)
         log = self._vh_log
         if log is None:
             return super().display(msg, pos, **kwargs)
         return log.display(self, msg)
 
     def reset(self, total: float | None = None) -> None:
-        """tqdm's ``reset``: the run's step counts on (``Mirror.round_ended``); in log mode the
+        """tqdm's ``reset``: the run's step counts on (``Record.round_ended``); in log mode the
         round that ends first gets its line."""
         log = self._vh_log
         if log is not None and not self.disable:
@@ -202,23 +220,28 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
 
     def __exit__(self, exc_type: Any, exc_value: Any, traceback: Any) -> Any:
         if exc_value is not None and self._vh is not None:
-            from ._mirror import ended_by  # loaded with the mirror
+            from ._record import ended_by  # loaded with the mirror
 
             # Plain text only: keeping the exception would keep its traceback's frames alive.
             with contextlib.suppress(Exception):
-                self._vh_outcome, self._vh_note = ended_by(exc_value)
+                self._vh_outcome, self._vh_detail = ended_by(exc_value)
         return super().__exit__(exc_type, exc_value, traceback)
 
     def close(self) -> None:
-        """Close as tqdm does, then hand the final state to the mirror."""
+        """Close as tqdm does, then hand the final state to the mirror (its waiting metadata
+        values are printed first, above the bar's last line)."""
         mirror = self.__dict__.get("_vh")  # may be absent on a half-built bar
+        from_gc = self.__dict__.get("_vh_gc", False)
+        if mirror is not None and self._vh_meta and not from_gc and not self.disable:
+            with contextlib.suppress(Exception):
+                mirror.metadata.bar_closed(self)
         try:
             super().close()
         finally:
             if mirror is not None:
                 self._vh = None
                 with contextlib.suppress(Exception):
-                    mirror.close(self, from_gc=self.__dict__.get("_vh_gc", False))
+                    mirror.close(self, from_gc=from_gc)
 
     def __del__(self) -> None:
         # Garbage collection may finalize a forgotten bar on any thread, inside any lock.

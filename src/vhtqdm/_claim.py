@@ -1,41 +1,116 @@
-"""The claim: which process of an execution posts its status, decided by an OS lock.
+"""The claim: which process of an execution posts its status, and where the others reach it.
 
-The first process that has something to show takes an exclusive ``flock`` on a file named after
-a hash of the status URL, in a directory only the user can enter. The kernel releases the lock
-when the holder dies, so a later process can claim it; no process ever waits for it.
+The poster is the process that holds the execution's meeting point: a datagram socket bound to
+a name only the execution's processes can know (a hash of its status URL and token). On Linux
+the name lives in the abstract socket namespace: nothing on disk, nothing that depends on a
+temporary directory being shared, writable or private, and the kernel frees it when the holder
+dies. Elsewhere the socket is a file in a directory only the user can enter, claimed by an
+exclusive ``flock`` beside it (freed by the kernel too). No process ever waits for a claim.
 
-``flock`` locks belong to the open file, which a forked child shares: a child that kept the
-inherited descriptor would keep the lock alive after its parent died, and could unlock it for
-the parent. So a forked child closes its copy (closing one of several descriptors of the file
-does not release the lock) and never counts as the claimer.
+A forked child inherits the parent's descriptors: it closes them (``forget``), so that it never
+holds the claim nor keeps it alive after its parent died.
 """
 
 from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import stat
-import zlib
+import sys
+from collections.abc import Mapping
 
-try:
-    import fcntl
-
-    HAVE_FLOCK = True
-except ImportError:  # not POSIX: no claims, see take()
-    HAVE_FLOCK = False
-
-_held: dict[str, int] = {}  # name -> descriptor of each claim this process holds
+_ABSTRACT = sys.platform.startswith("linux")
+_held: list[int | socket.socket] = []  # this process's claim: its socket (and lock descriptor)
 
 
-def temp_root() -> str:
-    """``tempfile.gettempdir()``'s choice on a POSIX system (``TMPDIR``, ``TEMP``, ``TMP``, else
-    ``/tmp``), without importing tempfile: its shutil import costs the first bar milliseconds."""
-    return next((v for v in map(os.environ.get, ("TMPDIR", "TEMP", "TMP")) if v), "/tmp")
+def key(url: str, headers: Mapping[str, str]) -> str:
+    """The execution's name: processes posting to one URL with one token share it, and nobody
+    without the token can guess it (another user could otherwise squat on it or spoof bars)."""
+    import hashlib  # on the sender thread only (its OpenSSL set-up costs milliseconds)
+
+    secret = "\n".join([url, *(f"{k}: {v}" for k, v in sorted(headers.items()))])
+    return hashlib.blake2b(secret.encode("utf-8", "replace"), digest_size=12).hexdigest()
 
 
-def private_dir() -> str | None:
+def address(name: str) -> str | None:
+    """Where the relays send their bars (None: there is no meeting point on this machine)."""
+    if _ABSTRACT:
+        return f"\0vhtqdm-{name}"
+    directory = _private_dir()
+    return None if directory is None else os.path.join(directory, f"{name}.sock")
+
+
+def listen(name: str) -> socket.socket | None:
+    """Take the claim: the meeting point's socket, bound, or None when another process holds
+    it (or there is none). The socket blocks with a 1 s timeout (its reader stops within it)."""
+    where = address(name)
+    if where is None:
+        return None
+    lock = -1
+    if not _ABSTRACT:
+        lock = _flock(os.path.join(os.path.dirname(where), f"{name}.lock"))
+        if lock < 0:
+            return None
+        with contextlib.suppress(OSError):
+            os.unlink(where)  # left by an earlier holder that died (we hold the lock now)
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    try:
+        sock.bind(where)  # EADDRINUSE: another process holds the claim
+        sock.settimeout(1.0)
+    except OSError:
+        sock.close()
+        if lock >= 0:
+            os.close(lock)
+        return None
+    _held.append(sock)
+    if lock >= 0:
+        _held.append(lock)
+    return sock
+
+
+def forget(release: bool = False) -> None:
+    """Close this process's descriptors of the claim. In a forked child the parent keeps its
+    claim (its own descriptors hold it). ``release`` (the holder, ``_process.reset``): the claim
+    ends at once, also for a thread blocked reading the socket (a close alone would keep the
+    name bound until that read returns)."""
+    while _held:
+        held = _held.pop()
+        with contextlib.suppress(OSError):
+            if isinstance(held, socket.socket):
+                if release:
+                    held.shutdown(socket.SHUT_RDWR)  # wakes the reader; shared with no child
+                held.close()
+            else:
+                os.close(held)
+
+
+def _flock(path: str) -> int:
+    """An exclusive ``flock`` on ``path``, never waited for; its descriptor, or -1."""
+    try:
+        import fcntl
+    except ImportError:  # not POSIX: no claims, every main process posts
+        return -1
+    try:
+        fd = os.open(
+            path,
+            os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0),
+            0o600,
+        )
+    except OSError:
+        return -1
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:  # held by another process (or locks unsupported here)
+        os.close(fd)
+        return -1
+    return fd
+
+
+def _private_dir() -> str | None:
     """``<tmp>/vhtqdm-<uid>``, created mode 0700; None if it is not ours alone."""
-    path = os.path.join(temp_root(), f"vhtqdm-{os.getuid()}")
+    root = next((v for v in map(os.environ.get, ("TMPDIR", "TEMP", "TMP")) if v), "/tmp")
+    path = os.path.join(root, f"vhtqdm-{os.getuid()}")
     try:
         os.mkdir(path, 0o700)
     except FileExistsError:
@@ -51,45 +126,3 @@ def private_dir() -> str | None:
     if stat.S_IMODE(info.st_mode) & 0o077:
         return None
     return path
-
-
-def key(url: str) -> str:
-    """A short name for one execution's status: processes posting to one URL share it.
-
-    Two CRC-32s (of the URL and of it reversed): 64 bits tell apart the few executions of one
-    machine, and zlib loads in a fraction of the milliseconds hashlib's OpenSSL takes on the
-    first bar (the names live in a private directory: nothing here needs a cryptographic hash).
-    """
-    raw = url.encode("utf-8", "replace")
-    return f"{zlib.crc32(raw):08x}{zlib.crc32(raw[::-1]):08x}"
-
-
-def take(directory: str, name: str) -> bool:
-    """Claim the execution for this process without waiting; True if it now holds the claim."""
-    if name in _held:
-        return True
-    if not HAVE_FLOCK:
-        return True  # no flock on this platform: every main process posts, as before
-    try:
-        fd = os.open(
-            os.path.join(directory, f"{name}.lock"),
-            os.O_RDWR | os.O_CREAT | getattr(os, "O_CLOEXEC", 0) | getattr(os, "O_NOFOLLOW", 0),
-            0o600,
-        )
-    except OSError:
-        return False
-    try:
-        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-    except OSError:  # held by another process (or locks unsupported here)
-        os.close(fd)
-        return False
-    _held[name] = fd
-    return True
-
-
-def forget() -> None:
-    """Close the descriptors of this process's claims. In a forked child the parent keeps its
-    claim (its own descriptor holds the lock); in the claimer (``_process.reset``) it ends."""
-    while _held:
-        with contextlib.suppress(OSError):
-            os.close(_held.popitem()[1])

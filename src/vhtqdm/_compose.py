@@ -10,83 +10,34 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Sequence
-from dataclasses import dataclass, replace
-from typing import TYPE_CHECKING, NamedTuple
+from dataclasses import replace
 
 from tqdm.std import tqdm as _std
 
-from ._text import clean, format_value
+from ._limits import MAX_BARS, MAX_BYTES, MAX_CHARTS, MAX_PHASES, MAX_POINTS
+from ._text import clean, desc_text, format_value
+from ._views import (
+    COMPLETE,
+    EARLY,
+    FAILED,
+    INTERRUPTED,
+    RUNNING,
+    STOPPED,
+    BarView,
+    Ending,
+    Job,
+    MetricView,
+    Milestone,
+    Stall,
+    finite,
+)
 
-if TYPE_CHECKING:
-    from ._job import Job
-    from ._stall import Stall
-
-RUNNING = "running"
-COMPLETE = "complete"
-EARLY = "early"  # closed before reaching its total
-FAILED = "failed"
-INTERRUPTED = "interrupted"
-STOPPED = "stopped"  # how a job ended: SIGTERM (its bars are INTERRUPTED)
 OUTCOME_COLOR = {COMPLETE: "good", EARLY: "warn", FAILED: "bad", INTERRUPTED: "warn"}
-
-MAX_BARS = 6  # gauges shown; the rest are counted in one text line
-MAX_PHASES = 5  # lines of earlier outermost bars (train, then eval, then test): newest kept
-MAX_CHARTS = 6  # metrics shown with a sparkline
-MAX_POINTS = 200
-MAX_BYTES = 16_000  # the whole status; metrics lines go first when a status would be larger
-DESC_CHARS = 40
 NAME_CHARS = 32
 TEXT_CHARS = 160
 
 
-@dataclass(frozen=True)
-class BarView:
-    """What a status needs of one progress bar (a snapshot; units as the bar counts them)."""
-
-    desc: str = ""
-    n: float = 0
-    total: float | None = None
-    rate: float | None = None  # units per second, None before it is known
-    elapsed: float = 0.0
-    unit: str = "it"
-    unit_scale: bool | float = False
-    unit_divisor: float = 1000
-    outcome: str = RUNNING
-    note: str = ""  # why it ended, when its outcome does not say it: ``exit 3``
-
-
-class MetricView(NamedTuple):
-    """One metric: its latest value, its curve over the whole run, its extremes and first NaN."""
-
-    name: str
-    value: object
-    points: Sequence[float] = ()  # oldest first, at most sparkline_window
-    charted: bool = False
-    low: object = None  # the run's minimum and maximum finite value
-    high: object = None
-    bad: object = None  # the first non-finite value (nan, inf, -inf), if any
-    bad_step: object = None  # and the step (the reporting bar's count) it came at
-
-
-class Note(NamedTuple):
-    """A line of text with an optional color (a milestone, or how the job ended)."""
-
-    text: str
-    color: str | None = None
-
-
 # -- text and numbers ---------------------------------------------------------------------------
-
-
-def finite(value: object) -> float | None:
-    """``value`` as a finite float, or None (NaN, infinities, non-numbers, overflowing ints)."""
-    if isinstance(value, bool):
-        return None
-    try:
-        number = float(value)  # type: ignore[arg-type]
-    except (TypeError, ValueError, OverflowError):
-        return None
-    return number if math.isfinite(number) else None
 
 
 def _round(value: float, digits: int = 4) -> int | float:
@@ -220,9 +171,9 @@ def bar_label(bar: BarView) -> str:
             parts.append(f"in {elapsed}")
         elif remaining and total is not None and total > n:
             parts.append(f"ETA {remaining}")
-    if bar.note and bar.outcome != RUNNING:
-        parts.append(clean(bar.note, 40))
-    desc = clean(bar.desc, DESC_CHARS + 2).rstrip(":").rstrip()
+    if bar.detail and bar.outcome != RUNNING:
+        parts.append(clean(bar.detail, 40))
+    desc = desc_text(bar.desc)
     label = " \u00b7 ".join(parts)
     return f"{desc} {label}" if desc else label
 
@@ -236,7 +187,7 @@ def bar_line(bar: BarView) -> str:
     return text_line(bar_label(bar), shade)
 
 
-def position(bar: BarView) -> str:
+def count_text(bar: BarView) -> str:
     """Where a bar stopped, for the failure line: ``412/1875`` or ``1234it`` (tqdm's counts)."""
     return _counts(bar, _pieces(bar))
 
@@ -245,9 +196,10 @@ def position(bar: BarView) -> str:
 
 
 def ending_line(kind: str, error: str, bars: Sequence[BarView]) -> str:
-    """``Failed at 412/1875: RuntimeError: CUDA out of memory`` (innermost unfinished bar)."""
+    """``Failed at train 412/1875: RuntimeError: CUDA out of memory`` (the innermost unfinished
+    bar, named as the SIGTERM line names it)."""
     unfinished = [b for b in bars if b.outcome not in (RUNNING, COMPLETE)]
-    where = f" at {position(unfinished[-1])}" if unfinished else ""
+    where = f" at {_where(unfinished[-1])}" if unfinished else ""
     if kind == INTERRUPTED:
         return text_line(f"Interrupted{where}: {error}", "warn")
     return text_line(f"Failed{where}: {error}", "bad")
@@ -342,8 +294,8 @@ def _for_people(seconds: float) -> str:
 
 def _where(bar: BarView) -> str:
     """``train 412/1875``: a bar's description and count."""
-    desc = clean(bar.desc, DESC_CHARS + 2).rstrip(":").rstrip()
-    return f"{desc} {position(bar)}" if desc else position(bar)
+    desc = desc_text(bar.desc)
+    return f"{desc} {count_text(bar)}" if desc else count_text(bar)
 
 
 def stall_line(stall: Stall, bars: Sequence[BarView]) -> str:
@@ -376,8 +328,8 @@ def stopped_line(bars: Sequence[BarView]) -> str:
 def compose(
     bars: Sequence[BarView],
     metrics: Sequence[MetricView] = (),
-    milestone: Note | None = None,
-    ending: tuple[str, str] | None = None,
+    milestone: Milestone | None = None,
+    ending: Ending | None = None,
     *,
     job: Job | None = None,
     stall: Stall | None = None,
@@ -386,8 +338,8 @@ def compose(
     """The status text: the job, a stall, how it ended, the milestone, earlier phases, a line
     per bar, then the metrics.
 
-    ``bars`` come outermost first; ``ending`` is ``(FAILED, INTERRUPTED or STOPPED, "Type:
-    message")``; ``job`` is the whole job's progress (the outermost bar is its outer bar);
+    ``bars`` come outermost first; ``ending`` says how the job ended when not by itself;
+    ``job`` is the whole job's progress (the outermost bar is its outer bar);
     ``stall`` says no bar advanced for too long (rates and ETAs are then left out); ``phases``
     are earlier outermost bars that ended, oldest first.
     """
@@ -399,10 +351,10 @@ def compose(
     if stall is not None:
         lines.append(stall_line(stall, bars))
     if ending is not None:
-        if ending[0] == STOPPED:
+        if ending.kind == STOPPED:
             lines.append(stopped_line(bars))
         else:
-            lines.append(ending_line(ending[0], ending[1], bars))
+            lines.append(ending_line(ending.kind, ending.error, bars))
     if milestone is not None and clean(milestone.text, TEXT_CHARS):
         lines.append(text_line(milestone.text, milestone.color))
     lines.extend(phase_line(bar) for bar in phases[-MAX_PHASES:])
@@ -441,10 +393,10 @@ def ranks_line(member: tuple[int, int] | None, ranks: Sequence[tuple[int, BarVie
         lag = (finite(fastest[1].n) or 0.0) - (finite(slowest[1].n) or 0.0)
         parts.append(f"{len(ranks)} ranks")
         if done(slowest)[:2] == done(fastest)[:2]:
-            parts.append(f"all at {position(slowest[1])}")
+            parts.append(f"all at {count_text(slowest[1])}")
         else:
             behind = f" (\u2212{_round(lag, 6)})" if lag > 0 else ""
-            parts.append(f"slowest rank {slowest[0]} at {position(slowest[1])}{behind}")
+            parts.append(f"slowest rank {slowest[0]} at {count_text(slowest[1])}{behind}")
     return text_line(" \u00b7 ".join(parts)) if parts else None
 
 

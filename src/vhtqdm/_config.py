@@ -1,8 +1,9 @@
 """Where statuses go and how often: Valohai's ``api.json`` entry plus vhtqdm's own settings.
 
 Everything here reads the environment and the config file once, when the first bar of a process
-starts, and turns any problem into a :class:`ConfigError` whose text is safe to print (it never
-contains a header value or the URL's query).
+starts. A broken ``api.json`` is a :class:`ConfigError` whose text is safe to print (it never
+contains a header value or the URL's query); a ``VHTQDM_*`` value that cannot be used as given is
+a warning saying what is used instead.
 """
 
 from __future__ import annotations
@@ -14,10 +15,8 @@ import re
 import stat
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Union
+from typing import Any, Callable, Literal, Union
 from urllib.parse import parse_qsl, urlsplit
-
-from ._words import falsy, truthy
 
 DEFAULT_CONFIG_DIR = "/valohai/config"
 DEFAULT_INTERVAL = 5.0
@@ -27,6 +26,7 @@ MAX_WINDOW = 200
 DEFAULT_FLUSH_TIMEOUT = 2.0
 MAX_CONFIG_BYTES = 1 << 20  # api.json is a few hundred bytes; anything this big is not it
 DEFAULT_STALL_AFTER = 300.0
+DEFAULT_LOG_INTERVAL = 30.0
 MAX_SECONDS = 86_400.0  # any interval or timeout: a day (threading's waits fail above ~49 days)
 
 #: ``True`` = every numeric postfix value, or the set of keys to chart (empty = none).
@@ -80,20 +80,18 @@ class Endpoint:
 
 @dataclass(frozen=True)
 class Settings:
-    """Process-wide knobs; each bar may override them with keyword arguments."""
+    """Process-wide knobs, from the ``VHTQDM_*`` variables (see ``VARIABLES``); a bar's keyword
+    arguments override a few of them for the whole process."""
 
+    disabled: bool = False
     status_interval: float = DEFAULT_INTERVAL
     sparklines: Charted = True
     sparkline_window: int = DEFAULT_WINDOW
-    flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
+    log_interval: float = DEFAULT_LOG_INTERVAL
+    metadata: bool = False
     stall_after: float = DEFAULT_STALL_AFTER  # seconds without progress that make a stall; 0: off
-
-
-def disabled_reason(environ: Mapping[str, str]) -> str | None:
-    """Why this process must not mirror at all, or None. Not an error: nothing is logged."""
-    if truthy(environ.get("VHTQDM_DISABLE", "")):
-        return "VHTQDM_DISABLE is set"
-    return None  # secondary ranks mirror too: they relay to the process that posts (_relay)
+    flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
+    sigterm: bool = True
 
 
 def config_path(environ: Mapping[str, str]) -> str:
@@ -135,8 +133,16 @@ def _read_small_file(path: str) -> bytes | None:
     try:
         if not stat.S_ISREG(os.fstat(fd).st_mode):
             return None
-        with os.fdopen(fd, "rb", closefd=False) as fh:
-            return fh.read(MAX_CONFIG_BYTES + 1)
+        # os.read, not a file object: eventlet's os.fdopen closes the descriptor it wraps.
+        chunks: list[bytes] = []
+        size = 0
+        while size <= MAX_CONFIG_BYTES:
+            chunk = os.read(fd, MAX_CONFIG_BYTES + 1 - size)
+            if not chunk:
+                break
+            chunks.append(chunk)
+            size += len(chunk)
+        return b"".join(chunks)
     finally:
         os.close(fd)
 
@@ -171,79 +177,142 @@ def parse_entry(entry: object, where: str) -> Endpoint:
     return Endpoint(url=url.strip(), method=method.strip().upper(), headers=clean)
 
 
-def parse_charted(value: object) -> Charted:
-    """``sparklines=``: True, False, or an iterable of postfix keys (a string: comma separated).
+# -- settings: one table, one reading per process -------------------------------------------------
+# Each parser takes what a variable or a keyword argument says and returns the value to use, and
+# when that is not what was said, why (``is below the 0.5 s minimum: using 0.5``).
 
-    False becomes the empty set: "chart none of the keys".
-    """
-    if value is True or (isinstance(value, str) and truthy(value)):
-        return True
-    if value is False or (isinstance(value, str) and falsy(value)):
-        return frozenset()
-    if isinstance(value, str):
-        return frozenset(k.strip() for k in value.split(",") if k.strip())
+Parsed = tuple[Any, Union[str, None]]
+
+YES = frozenset({"1", "true", "yes", "on"})
+NO = frozenset({"0", "false", "no", "off", "none", ""})
+
+
+def _number(value: object) -> float | None:
+    if isinstance(value, bool):
+        return None
     try:
-        return frozenset(str(k) for k in value)  # type: ignore[attr-defined]
-    except TypeError:
-        raise ValueError(f"sparklines must be True, False or keys, not {value!r:.40}") from None
+        number = float(value)  # type: ignore[arg-type]
+    except Exception:
+        return None
+    return number if math.isfinite(number) else None
 
 
-def parse_interval(value: object) -> float:
-    seconds = float(value)  # type: ignore[arg-type]
-    if not math.isfinite(seconds) or seconds > MAX_SECONDS:
-        raise ValueError(
-            f"status_interval must be a number of seconds up to {MAX_SECONDS:.0f}, "
-            f"not {value!r:.40}"
-        )
-    return max(MIN_INTERVAL, seconds)
+def yes_no(default: bool) -> Callable[[object], Parsed]:
+    """A yes/no setting: the same words for every one of them."""
+
+    def parse(value: object) -> Parsed:
+        if isinstance(value, bool):
+            return value, None
+        word = str(value).strip().lower()
+        if word in YES:
+            return True, None
+        if word in NO:
+            return False, None
+        return default, f"is not a yes or no (1/0, true/false, yes/no, on/off): using {default:d}"
+
+    return parse
 
 
-def parse_window(value: object) -> int:
+def seconds(default: float, minimum: float = 0.0, zero: bool = False) -> Callable[[object], Parsed]:
+    """A number of seconds from ``minimum`` (raised to it) up to a day; ``zero`` allowed."""
+
+    def parse(value: object) -> Parsed:
+        number = _number(value)
+        if number is None:
+            return default, f"is not a number of seconds: using {default:g}"
+        if number == 0 and zero:
+            return 0.0, None
+        if number <= 0:
+            return default, f"is not a positive number of seconds: using {default:g}"
+        if number > MAX_SECONDS:
+            return default, f"is more than a day: using {default:g}"
+        if number < minimum:
+            return minimum, f"is below the {minimum:g} s minimum: using {minimum:g}"
+        return number, None
+
+    return parse
+
+
+def window(value: object) -> Parsed:
+    """``sparkline_window``: a whole number of points from 2 to ``MAX_WINDOW``."""
     if isinstance(value, bool) or not isinstance(value, (int, str)):
-        raise ValueError(f"sparkline_window must be a whole number, not {value!r:.40}")
-    points = int(value)
+        return DEFAULT_WINDOW, f"is not a whole number: using {DEFAULT_WINDOW}"
+    try:
+        points = int(value)
+    except ValueError:
+        return DEFAULT_WINDOW, f"is not a whole number: using {DEFAULT_WINDOW}"
     if not 2 <= points <= MAX_WINDOW:
-        raise ValueError(f"sparkline_window must be from 2 to {MAX_WINDOW}, not {value!r:.40}")
-    return points
+        return DEFAULT_WINDOW, f"is not from 2 to {MAX_WINDOW}: using {DEFAULT_WINDOW}"
+    return points, None
 
 
-def parse_timeout(value: object) -> float:
-    seconds = float(value)  # type: ignore[arg-type]
-    if not 0 <= seconds <= MAX_SECONDS:
-        raise ValueError(
-            f"a flush timeout must be a number of seconds from 0 to {MAX_SECONDS:.0f}, "
-            f"not {value!r:.40}"
-        )
-    return seconds
+def charted(value: object) -> Parsed:
+    """``sparklines``: True (every numeric value), False (none: the empty set), or the keys to
+    chart (a string is comma separated)."""
+    if value is True or value is False:
+        return (True if value else frozenset()), None
+    if isinstance(value, str):
+        word = value.strip().lower()
+        if word in YES:
+            return True, None
+        if word in NO:
+            return frozenset(), None
+        return frozenset(k.strip() for k in value.split(",") if k.strip()), None
+    try:
+        return frozenset(str(k) for k in value), None  # type: ignore[attr-defined]
+    except TypeError:
+        return True, "is not True, False or keys: charting every value"
 
 
-def parse_stall_after(value: object) -> float:
-    """``stall_after``: seconds (any positive number) without progress that make a stall; 0: off."""
-    seconds = float(value)  # type: ignore[arg-type]
-    if not 0 <= seconds < float("inf"):
-        raise ValueError(f"stall_after must be a number of seconds >= 0, not {value!r:.40}")
-    return seconds
+@dataclass(frozen=True)
+class Variable:
+    """One ``VHTQDM_*`` variable: the setting it gives and how its text is read."""
+
+    name: str
+    field: str
+    parse: Callable[[object], Parsed]
 
 
-_ENV = {
-    "status_interval": ("VHTQDM_STATUS_INTERVAL", parse_interval),
-    "sparklines": ("VHTQDM_SPARKLINES", parse_charted),
-    "sparkline_window": ("VHTQDM_SPARKLINE_WINDOW", parse_window),
-    "flush_timeout": ("VHTQDM_FLUSH_TIMEOUT", parse_timeout),
-    "stall_after": ("VHTQDM_STALL_AFTER", parse_stall_after),
-}
+VARIABLES = (
+    Variable("VHTQDM_DISABLE", "disabled", yes_no(False)),
+    Variable("VHTQDM_STATUS_INTERVAL", "status_interval", seconds(DEFAULT_INTERVAL, MIN_INTERVAL)),
+    Variable("VHTQDM_SPARKLINES", "sparklines", charted),
+    Variable("VHTQDM_SPARKLINE_WINDOW", "sparkline_window", window),
+    Variable("VHTQDM_LOG_INTERVAL", "log_interval", seconds(DEFAULT_LOG_INTERVAL, zero=True)),
+    Variable("VHTQDM_METADATA", "metadata", yes_no(False)),
+    Variable("VHTQDM_STALL_AFTER", "stall_after", seconds(DEFAULT_STALL_AFTER, zero=True)),
+    Variable("VHTQDM_FLUSH_TIMEOUT", "flush_timeout", seconds(DEFAULT_FLUSH_TIMEOUT, zero=True)),
+    Variable("VHTQDM_SIGTERM", "sigterm", yes_no(True)),
+)
+_BY_FIELD = {variable.field: variable for variable in VARIABLES}
 
 
-def settings_from_env(environ: Mapping[str, str]) -> tuple[Settings, list[str]]:
-    """Defaults overridden by ``VHTQDM_*`` variables; bad values are listed, not raised."""
+def read_settings(environ: Mapping[str, str]) -> tuple[Settings, list[str]]:
+    """The settings the environment gives, and one warning for each value not used as given
+    and each ``VHTQDM_*`` name that is none of ``VARIABLES`` (naming the nearest one)."""
     changes: dict[str, Any] = {}
-    problems = []
-    for name, (var, parse) in _ENV.items():
-        raw = environ.get(var)
+    warnings = []
+    for variable in VARIABLES:
+        raw = environ.get(variable.name)
         if raw is None or not raw.strip():
-            continue
-        try:
-            changes[name] = parse(raw)
-        except (TypeError, ValueError):
-            problems.append(f"ignoring {var}={raw[:40]!r}: not a valid value")
-    return replace(Settings(), **changes), problems
+            continue  # empty: as if unset
+        value, problem = variable.parse(raw)
+        changes[variable.field] = value
+        if problem:
+            warnings.append(f"{variable.name}={raw[:40]!r} {problem}")
+    known = [variable.name for variable in VARIABLES]
+    for name in sorted(environ):
+        if name.startswith("VHTQDM_") and name not in known:
+            import difflib  # only for a misspelt name
+
+            near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+            hint = f" (did you mean {near[0]}?)" if near else ""
+            warnings.append(f"{name[:60]} is not a vhtqdm setting{hint}: ignored")
+    return replace(Settings(), **changes), warnings
+
+
+def option(field: str, value: object) -> tuple[Any, str | None]:
+    """A bar's keyword argument ``field=value`` read as its variable is, and the warning (with
+    the keyword's name) when it is not used as given."""
+    parsed, problem = _BY_FIELD[field].parse(value)
+    return parsed, (f"{field}={value!r:.40} {problem}" if problem else None)

@@ -2,24 +2,16 @@
 
 An epoch bar at 1/3 whose batch bar is at 50/100 means the job is (1 + 0.5) / 3 done. The ETA
 comes from the whole run's pace (the outer bar's elapsed time over the fraction done), not from
-the inner bar's smoothed rate, which knows nothing about the epochs still to come. Pure.
+the inner bar's smoothed rate, which knows nothing about the epochs still to come. ``progress``
+is pure; the :class:`Tracker` (on the sender thread) remembers what it needs between statuses.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from typing import NamedTuple
 
-from ._compose import BarView, finite
-
-
-class Job(NamedTuple):
-    """The whole job: fraction done in [0, 1], seconds since it began, seconds left (or None)."""
-
-    fraction: float
-    elapsed: float
-    eta: float | None
+from ._views import BarView, Job, finite
 
 
 def _fraction(bar: BarView, inner: float) -> float | None:
@@ -60,3 +52,37 @@ def _paced(done: float, elapsed: float) -> Job:
     if eta is not None and not math.isfinite(eta):
         eta = None
     return Job(done, elapsed, eta)
+
+
+class Tracker:
+    """Which live outermost bar is a job, and the fraction last shown for it.
+
+    The outermost bar is a job once a bar ran inside it, unless it is ``reset()`` for rounds
+    (Lightning's epoch bar): a count going back is a new round. The fraction never falls below
+    the latest one shown for the same outer round.
+    """
+
+    def __init__(self) -> None:
+        self._nested: set[int] = set()  # live outermost bars that had a bar inside them
+        self._rounds: set[int] = set()  # live outermost bars reset for another round
+        self._floor: tuple[int, float, float] = (-1, 0.0, 0.0)  # outer key, its n, fraction
+
+    def update(self, keys: Sequence[int], bars: Sequence[BarView]) -> Job | None:
+        """The job's progress from the live bars (outermost first) and their keys."""
+        if not bars:
+            return None
+        outer = keys[0]
+        self._nested &= set(keys)
+        self._rounds &= set(keys)
+        if len(keys) > 1:
+            self._nested.add(outer)
+        key, count, floor = self._floor
+        if key != outer or not bars[0].n >= count:
+            floor = 0.0
+            if key == outer:  # its count went back: reset() for another round
+                self._rounds.add(outer)
+        nested = outer in self._nested and outer not in self._rounds
+        job = progress(bars, nested=nested, floor=floor)
+        if job is not None:
+            self._floor = (outer, bars[0].n, job.fraction)
+        return job

@@ -10,6 +10,7 @@ import contextlib
 import logging
 import re
 import sys
+import threading
 from collections.abc import Iterable
 
 from tqdm.std import tqdm as std_tqdm
@@ -18,6 +19,10 @@ logger = logging.getLogger("vhtqdm")
 
 _said: set[str] = set()
 _secrets: tuple[str, ...] = ()
+# Held while a message is written (tqdm's and logging's locks are taken then): the process's
+# before-fork hook takes it too, so a forked child never inherits those locks held by a thread
+# it does not have. Never waited on for long: a message that cannot get it within a second is lost.
+output = threading.RLock()
 
 
 def set_secrets(secrets: Iterable[str]) -> None:
@@ -58,7 +63,9 @@ def warn_once(topic: str, message: str) -> None:
     if topic in _said:
         return
     _said.add(topic)
-    with contextlib.suppress(Exception):
+    if not output.acquire(timeout=1.0):
+        return
+    try:
         text = redact(message)
         if logger.isEnabledFor(logging.WARNING) and not logger.hasHandlers():
             with contextlib.suppress(Exception):
@@ -67,6 +74,10 @@ def warn_once(topic: str, message: str) -> None:
                     std_tqdm.write(f"vhtqdm: {text}", file=sys.stderr)
                     return
         logger.warning("vhtqdm: %s", text)
+    except Exception:
+        pass
+    finally:
+        output.release()
 
 
 def info_once(topic: str, message: str) -> None:
@@ -74,8 +85,14 @@ def info_once(topic: str, message: str) -> None:
     if topic in _said:
         return
     _said.add(topic)
-    with contextlib.suppress(Exception):  # as in warn_once: a raising handler loses the notice
+    if not output.acquire(timeout=1.0):
+        return
+    try:  # as in warn_once: a raising handler loses the notice
         logger.info("vhtqdm: %s", redact(message))
+    except Exception:
+        pass
+    finally:
+        output.release()
 
 
 class _Redact(logging.Filter):

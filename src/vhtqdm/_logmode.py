@@ -14,16 +14,11 @@ draw are drawn where tqdm draws them), yet it counts, so the status still shows 
 from __future__ import annotations
 
 import math
-import os
 import sys
 import time
-from collections.abc import Mapping
 from typing import Any
 
-from . import _log
-
-DEFAULT_LOG_INTERVAL = 30.0
-_FILE, _DISABLE = 4, 10  # positions of ``file`` and ``disable`` in tqdm.__init__'s arguments
+from . import _tricks
 
 
 class Sink:
@@ -85,43 +80,20 @@ class LogLine:
             self.printed_n = bar.n
 
 
-def parse_log_interval(value: object) -> float:
-    """Seconds between two log lines of a bar; 0 means tqdm's own drawing."""
-    seconds = float(value)  # type: ignore[arg-type]
-    if not 0 <= seconds < math.inf:
-        raise ValueError(f"log_interval must be a number of seconds >= 0, not {value!r:.40}")
-    return seconds
-
-
-def interval(value: object, environ: Mapping[str, str] = os.environ) -> float:
-    """The ``log_interval`` keyword, else ``VHTQDM_LOG_INTERVAL``, else 30 s (bad values warn)."""
-    source = "log_interval"
-    if value is None:
-        value = environ.get("VHTQDM_LOG_INTERVAL", "").strip() or None
-        source = "VHTQDM_LOG_INTERVAL"
-    if value is None:
-        return DEFAULT_LOG_INTERVAL
-    try:
-        return parse_log_interval(value)
-    except (TypeError, ValueError):
-        _log.warn_once(
-            f"option:{source}", f"ignoring {source}={value!r:.40}: not a number of seconds >= 0"
-        )
-        return DEFAULT_LOG_INTERVAL
-
-
-def _argument(
-    args: tuple[Any, ...], kwargs: dict[str, Any], name: str, index: int, default: Any
-) -> Any:
+def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], name: str, default: Any) -> Any:
+    """tqdm's argument ``name``, given by keyword or by position."""
     if name in kwargs:
         return kwargs[name]
-    return args[index] if len(args) > index else default
+    index = _tricks.tqdm_argument_index(name)
+    return args[index] if index is not None and len(args) > index else default
 
 
 def _replace(
-    args: tuple[Any, ...], kwargs: dict[str, Any], name: str, index: int, value: Any
+    args: tuple[Any, ...], kwargs: dict[str, Any], name: str, value: Any
 ) -> tuple[Any, ...]:
-    if len(args) > index and name not in kwargs:
+    """``args`` and ``kwargs`` with tqdm's argument ``name`` set to ``value``."""
+    index = _tricks.tqdm_argument_index(name)
+    if index is not None and len(args) > index and name not in kwargs:
         return (*args[:index], value, *args[index + 1 :])
     kwargs[name] = value
     return args
@@ -138,41 +110,32 @@ def _isatty(file: Any) -> bool:
         return False
 
 
-def hide(bar: Any) -> None:
-    """Take a bar that draws nothing (``disable=None`` kept counting) off tqdm's screen.
-
-    tqdm gives every bar in its ``_instances`` a line of the terminal; a bar tqdm itself would
-    have disabled must not hold one, or the bars that do draw would be drawn a line lower.
-    """
-    with bar.get_lock():
-        bar._instances.discard(bar)
-        # Closing it must not move an overflowing bar into its line either (tqdm's
-        # _decr_instances moves bars at or below ``nrows - 1``).
-        bar.nrows = sys.maxsize
-
-
 def plan(
-    args: tuple[Any, ...], kwargs: dict[str, Any], log_interval: object
+    args: tuple[Any, ...], kwargs: dict[str, Any], seconds: float
 ) -> tuple[tuple[Any, ...], LogLine | None]:
     """Decide how a mirrored text bar draws; may swap ``file``/``disable`` in ``args``/``kwargs``.
 
-    Returns the arguments for tqdm and the bar's log line (None: tqdm draws as it always does).
+    ``seconds`` is the bar's log interval (0: tqdm's own drawing). Returns the arguments for
+    tqdm and the bar's log line (None: tqdm draws as it always does).
     """
-    file = _argument(args, kwargs, "file", _FILE, None)
+    file = _argument(args, kwargs, "file", None)
     if file is None:
         file = sys.stderr  # tqdm's default
-    disable = _argument(args, kwargs, "disable", _DISABLE, False)
+    disable = _argument(args, kwargs, "disable", False)
     if disable is None:
         if not (hasattr(file, "isatty") and not file.isatty()):
             return args, None  # a terminal: tqdm draws
         # tqdm would disable the bar altogether; keep it counting, silently, for the status.
-        args = _replace(args, kwargs, "disable", _DISABLE, False)
-        args = _replace(args, kwargs, "file", _FILE, Sink(getattr(file, "encoding", None)))
+        args = _replace(args, kwargs, "disable", False)
+        args = _replace(args, kwargs, "file", Sink(getattr(file, "encoding", None)))
         return args, LogLine(None, math.inf)
-    if disable or not _is_std_stream(file) or _isatty(file):
+    if disable or not _is_std_stream(file) or _isatty(file) or seconds == 0:
         return args, None
-    seconds = interval(log_interval)
-    if seconds == 0:
-        return args, None
-    args = _replace(args, kwargs, "file", _FILE, Sink(getattr(file, "encoding", None)))
+    args = _replace(args, kwargs, "file", Sink(getattr(file, "encoding", None)))
     return args, LogLine(file, seconds)
+
+
+def hide(bar: Any) -> None:
+    """Take a bar that draws nothing (``disable=None`` kept counting) off tqdm's screen: a bar
+    tqdm itself would have disabled must not hold a line, or the others draw a line lower."""
+    _tricks.hide_bar(bar)

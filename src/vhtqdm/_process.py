@@ -1,9 +1,17 @@
-"""The process's one mirror: found on first use, flushed at exit, forgotten in a forked child.
+"""The process: the one place that builds and wires the parts, and runs them at exit and fork.
 
-Off Valohai this is all that ``import vhtqdm`` loads besides tqdm: the mirror, the composer and
-the config parser (json, dataclasses, decimal) are imported only when the first bar or
-``set_status`` looks for a config, so that importing vhtqdm costs next to nothing over tqdm;
-requests only by the sender thread, at its first post.
+The first bar (or ``set_status``) looks for a Valohai config. When one is found this module
+builds, once per process::
+
+    Mirror (record + metrics + composer)  ◀── bars write into it
+      └─ Sender (one thread, throttle) ──▶ Router: Poster ──▶ Transport ──▶ Valohai
+                                                   or Relay ──▶ the poster's socket
+
+and installs the exit hook (the final status, within ``VHTQDM_FLUSH_TIMEOUT``), the SIGTERM
+watch (``_signals``) and one after-fork hook. Off Valohai this module is all that ``import
+vhtqdm`` loads besides the bar: the rest (json, dataclasses, requests…) loads only when a config
+is found, so that importing vhtqdm costs next to nothing over tqdm; requests only on the sender's
+thread, at its first send.
 """
 
 from __future__ import annotations
@@ -18,13 +26,18 @@ from . import _log
 
 if TYPE_CHECKING:
     from ._mirror import Mirror
+    from ._route import Router
 
 _current: Mirror | None = None
+_router: Router | None = None
 _resolved = False
 _resolve_lock = threading.RLock()
 _resolving = False  # True while this process resolves (under _resolve_lock)
 _exit_hooked = False
-forked = False  # this process is a forked child: it relays, and claims only after a grace period
+_forked = False  # this process is a forked child: it relays, and claims only after a grace
+# Held while a thread of ours imports (the route's set-up): a fork waits for it (see _before_fork).
+_importing = threading.Lock()
+FORK_WAIT = 5.0  # seconds a fork waits at most for that import to end
 
 
 def get() -> Mirror | None:
@@ -52,19 +65,21 @@ def get() -> Mirror | None:
 def _resolve() -> None:
     global _current, _resolved
     try:
-        _current = _activate(os.environ)
+        _current = _build(os.environ)
     except Exception as exc:  # never let setup trouble reach the user's loop
         _log.warn_once("config", f"status mirroring is off ({type(exc).__name__})")
         _current = None
     _resolved = True
 
 
-def _activate(environ: Any) -> Mirror | None:
-    global _exit_hooked
-    from ._config import ConfigError, disabled_reason, load_endpoint, settings_from_env
+def _build(environ: Any) -> Mirror | None:
+    """Read the settings and the config; build the parts and wire them (None: not mirroring)."""
+    global _exit_hooked, _router
+    from ._config import ConfigError, load_endpoint, read_settings
 
-    if disabled_reason(environ) is not None:
-        return None  # opted out: stay plain tqdm
+    settings, problems = read_settings(environ)
+    if settings.disabled:
+        return None  # opted out: stay plain tqdm, silently
     try:
         endpoint = load_endpoint(environ)
     except ConfigError as exc:
@@ -74,29 +89,87 @@ def _activate(environ: Any) -> Mirror | None:
         return None  # not on Valohai: silent
     _log.set_secrets(endpoint.secrets())
     _log.guard_library_logs()
-    settings, problems = settings_from_env(environ)
     for problem in problems:
         _log.warn_once(f"env:{problem}", problem)
     # Only ever on Valohai: the record and its composer, the sender. Imported here, on the user's
-    # thread, never later from a finalizer; requests is imported by the sender thread, at its
-    # first post (LazyTransport), so the first bar costs about what tqdm's does.
-    from . import _signals
+    # thread, never later from a finalizer; requests is imported by the sender's thread.
     from ._mirror import Mirror
-    from ._relay import Speaker
-    from ._sender import LazyTransport
+    from ._route import Router
+    from ._sender import Sender
 
-    mirror = Mirror(endpoint, settings, LazyTransport(endpoint))
-    _signals.install(environ)  # SIGTERM shows "Stopped at …" (VHTQDM_SIGTERM=0: not)
-    # One process of the execution posts; the others (ranks, workers, subprocesses) relay to it.
-    mirror.sender = Speaker(mirror, mirror.sender, endpoint.url, environ)  # type: ignore[assignment]
-    if _exiting():
+    mirror: Mirror  # built below, around the sender the router drives: the lambdas read it late
+
+    def transport() -> Any:  # on the sender's thread, when this process turns out to post
+        from ._transport import Transport
+
+        return Transport(endpoint).post
+
+    router = Router(
+        endpoint,
+        environ,
+        status=lambda peers: mirror.status(peers),  # noqa: PLW0108  # late-bound
+        views=lambda: mirror.views(),  # noqa: PLW0108  # late-bound
+        interval=lambda: mirror.settings.status_interval,
+        transport=transport,
+        changed=lambda: sender.submit(urgent=False),
+        child=_forked or spawned_worker(),
+        guard=_importing,
+    )
+    sender = Sender(router, where=endpoint.host)
+    mirror = Mirror(settings, sender)
+    _router = router
+    if settings.sigterm:
+        install_sigterm()
+    if _tricks_exiting():
         # The first bar runs in an atexit handler: no exit hook will run after it, and no thread
         # may start (3.12): each bar's close is delivered as it happens, within the flush bound.
-        mirror.sender.at_exit(settings.flush_timeout)
+        sender.at_exit(settings.flush_timeout)
     elif not _exit_hooked:
         atexit.register(_at_exit)
         _exit_hooked = True
     return mirror
+
+
+def _tricks_exiting() -> bool:
+    from ._tricks import interpreter_exiting
+
+    return interpreter_exiting()
+
+
+def install_sigterm() -> None:
+    """Show SIGTERM as ``Stopped at …`` (on the main thread; again at each bar until it holds)."""
+    from . import _signals
+
+    _signals.install(_stopped_by_sigterm)
+    _signals.rearm()
+
+
+def bar_started(mirror: Mirror) -> None:
+    """A mirrored bar started (on its thread): SIGTERM's watch is in place when it can be."""
+    if mirror.settings.sigterm:
+        install_sigterm()
+
+
+def bar_drawn(mirror: Mirror) -> None:
+    """A mirrored bar redraws (often: keep it cheap). A sender thread that could not start is
+    tried again, and SIGTERM's wakeup descriptor set again if asyncio dropped it."""
+    sender = mirror.sender
+    if sender.start_pending:
+        sender.retry_start()
+    if mirror.settings.sigterm:
+        from . import _signals
+
+        _signals.rearm()
+
+
+def _stopped_by_sigterm() -> None:
+    """SIGTERM came (on the watcher's thread): the final status says so, within the bound."""
+    mirror = _current
+    if mirror is None or mirror.dead:
+        return
+    mirror.end(None, stopped=True)
+    mirror.sender.flush(mirror.settings.flush_timeout)
+    mirror.sender.shutdown()
 
 
 def spawned_worker() -> bool:
@@ -109,24 +182,6 @@ def spawned_worker() -> bool:
     return parent_process is not None and parent_process() is not None
 
 
-def _exiting() -> bool:
-    """Whether the interpreter is past the end of the program (atexit handlers, finalization).
-
-    ``threading._shutdown`` marks the main thread stopped before the atexit handlers run, when
-    threading was imported by then. Otherwise: an atexit handler is called from C with nothing
-    below it on the main thread's stack, where the program's code runs under a ``<module>``
-    frame (or runpy's, for ``python -m``).
-    """
-    if sys.is_finalizing() or not threading.main_thread().is_alive():
-        return True
-    if threading.current_thread() is not threading.main_thread():
-        return False
-    frame = sys._getframe()
-    while frame.f_back is not None:
-        frame = frame.f_back
-    return frame.f_code.co_name not in ("<module>", "_run_module_as_main")
-
-
 def _uncaught_error() -> BaseException | None:
     """The exception that is ending the program, if any (set before atexit handlers run)."""
     if hasattr(sys, "ps1") or "ipykernel" in sys.modules:
@@ -136,54 +191,77 @@ def _uncaught_error() -> BaseException | None:
 
 
 def _at_exit() -> None:
-    mirror = _current
-    if mirror is None or mirror.dead:
+    mirror, router = _current, _router
+    if mirror is None or mirror.off or router is None:
         return
+    from . import _signals, _tricks
+
+    bound = mirror.settings.flush_timeout
     delivered = False
     try:
         error = _uncaught_error()
         mirror.end(error)
-        delivered = mirror.sender.flush(mirror.settings.flush_timeout)
+        mirror.metadata.at_exit()
+        router.claim_now()
+        delivered = mirror.sender.flush(bound)
         if isinstance(error, KeyboardInterrupt):
-            _keep_sigint_exit()
+            _tricks.keep_sigint_exit()
     except Exception:
         pass
     finally:
         if delivered:  # bars of atexit handlers that run after this one: each at its close
-            mirror.sender.at_exit(mirror.settings.flush_timeout)
+            mirror.sender.at_exit(bound)
         else:  # the server did not take the final status: exit is not delayed any further
             mirror.sender.shutdown()
+            router.close()
+        _signals.finish(bound)
 
 
-def _keep_sigint_exit() -> None:
-    """Let an uncaught Ctrl-C still end the process by SIGINT (exit code 130), as without us.
+_held_for_fork: list[Any] = []  # the locks _before_fork took, released after the fork
 
-    CPython notes "ended by an uncaught KeyboardInterrupt" in a runtime flag that any later
-    ``exec`` of a string clears (``run_eval_code_obj``): namedtuple and dataclass creation do that,
-    so the sender thread importing requests during exit turns 130 into 1. Only the same function
-    sets it again, when the code it runs raises KeyboardInterrupt: that is what this does.
-    """
-    import contextlib
 
-    with contextlib.suppress(KeyboardInterrupt):
-        exec("raise KeyboardInterrupt")
+def _before_fork() -> None:
+    """A fork waits (boundedly) until no thread of ours is importing or writing, and keeps them
+    from starting until it is done: the child would inherit an import lock (or tqdm's and
+    logging's) held by a thread it does not have, and hang at its first import."""
+    for lock in (_importing, _log.output):
+        if lock.acquire(timeout=FORK_WAIT):
+            _held_for_fork.append(lock)
+
+
+def _after_fork_in_parent() -> None:
+    while _held_for_fork:
+        _held_for_fork.pop().release()
 
 
 def _after_fork_in_child() -> None:
-    # A forked child (DataLoader worker, multiprocessing) never uses the parent's mirror: its own
-    # first bar resolves afresh and relays to the process that posts (_relay). Only plain
-    # assignments here: no logging, no lock acquired (one may be held forever).
-    global _current, _resolved, _resolve_lock, _resolving, forked
+    """A forked child (DataLoader worker, multiprocessing) never uses the parent's mirror: its
+    own first bar resolves afresh and relays to the process that posts. Only plain assignments
+    and closes here, in a fixed order: no logging, no lock acquired (one may be held forever)."""
+    global _current, _router, _resolved, _resolve_lock, _resolving, _forked, _importing
+    from . import _claim
+
+    _held_for_fork.clear()  # the child's own locks are new ones
     if _current is not None:
         _current.dead = True
-    _current = None
+    _current = _router = None
     _resolved = False
-    forked = True
+    _forked = True
     _resolve_lock = threading.RLock()
     _resolving = False
+    _importing = threading.Lock()
+    _log.output = threading.RLock()
+    _claim.forget()  # the parent keeps its claim (its own descriptors hold it)
+    signals = sys.modules.get(f"{__package__}._signals")
+    if signals is not None:
+        signals.after_fork_in_child()
 
 
-os.register_at_fork(after_in_child=_after_fork_in_child)
+os.register_at_fork(
+    before=_before_fork,
+    after_in_parent=_after_fork_in_parent,
+    after_in_child=_after_fork_in_child,
+)
 
 
 def set_status(text: str | None, color: str | None = None) -> None:
@@ -201,26 +279,29 @@ def flush(timeout: float | None = None) -> bool:
 
     Returns True when everything was delivered (or mirroring is off), False otherwise.
     """
-    mirror = _current if _resolved else get()
-    if mirror is None or mirror.dead:
+    mirror, router = (_current, _router) if _resolved else (get(), _router)
+    if mirror is None or mirror.dead or router is None:
         return True
     try:
         wait = mirror.settings.flush_timeout if timeout is None else max(float(timeout), 0.0)
+        router.claim_now()
         return mirror.sender.flush(wait)
     except Exception:
         return False
 
 
 def reset() -> None:
-    """Forget the process's mirror and its claims (tests; the next bar resolves the
-    configuration again, and another process may post to the executions it mirrored)."""
+    """Forget the process's mirror and its claim (tests: the next bar resolves the configuration
+    again, and another process may post to the executions it mirrored)."""
+    global _current, _router, _resolved
     from . import _claim
 
-    global _current, _resolved
     if _current is not None:
         _current.sender.shutdown()
         _current.dead = True
-    _current = None
+    if _router is not None:
+        _router.close()
+    _current = _router = None
     _resolved = False
     _log.reset()
-    _claim.forget()
+    _claim.forget(release=True)

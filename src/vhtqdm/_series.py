@@ -31,7 +31,6 @@ class Series:
         "high",
         "last",
         "low",
-        "reports",
         "room",
         "size",
         "total",
@@ -47,7 +46,6 @@ class Series:
         self.total: float = 0  # the open bucket's finite sum
         self.room = 1  # reports the open bucket still takes
         self._skipped = 0  # non-finite reports in the open bucket
-        self.reports = 0  # reports in closed buckets
         self.low = math.inf  # the run's extremes over finite values
         self.high = -math.inf
         self.last: object = None  # the latest value reported, as reported
@@ -78,7 +76,6 @@ class Series:
         """Close the full open bucket; merge neighbours pairwise once ``window`` are closed."""
         buckets = self._buckets
         buckets.append((self.total, self.size - self.room - self._skipped))
-        self.reports += self.size - self.room
         self.total, self._skipped = 0, 0
         if len(buckets) >= self.window:
             self._buckets = [
@@ -86,10 +83,6 @@ class Series:
             ]
             self.size *= 2
         self.room = self.size
-
-    def count(self) -> int:
-        """Reports so far."""
-        return self.reports + self.size - self.room
 
     def buckets(self) -> list[tuple[float, int]]:
         """Every bucket with a report as (finite sum, finite count), oldest first, the open last."""

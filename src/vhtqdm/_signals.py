@@ -4,9 +4,10 @@ Python runs a signal handler on the main thread between two bytecodes, so a hand
 nothing while the main thread is inside a long C call (a kernel, a compression, a hash). But the
 C-level handler that CPython installs for a Python-handled signal also writes the signal number
 to the ``signal.set_wakeup_fd`` descriptor, at once, whatever the main thread does. A small
-daemon thread blocks reading that pipe; on SIGTERM it settles the bars, flushes the final status
-within the flush timeout, restores the default disposition and raises SIGTERM again, so that the
-process ends exactly as SIGTERM ends it (wait status -15, exit code 143 in a shell).
+daemon thread blocks reading that pipe; on SIGTERM it runs the process's callback (settle the
+bars, flush the final status within the flush timeout), restores the default disposition and
+raises SIGTERM again, so that the process ends exactly as SIGTERM ends it (wait status -15,
+exit code 143 in a shell).
 
 Restoring ``SIG_DFL`` from a thread that is not the main thread: ``signal.signal`` refuses
 (ValueError), so the C library's ``signal()`` is called through ctypes. CPython's own table still
@@ -15,9 +16,10 @@ ctypes the thread ends the process with ``os._exit(143)``, the code a shell show
 
 Left alone: a program with its own SIGTERM handler (installed before vhtqdm: nothing is
 installed; after: the thread sees the handler is no longer ours and ignores the signal), a
-wakeup descriptor someone else set (asyncio: it is kept, and only the Python-level handler wakes
-the thread, once the main thread runs bytecode again), forked children (reset after fork),
-``VHTQDM_SIGTERM=0``, and any process where the first bar does not start on the main thread.
+wakeup descriptor someone else set (asyncio's loop while it runs: kept; ours is set again once
+it is gone, by ``rearm``), forked children (reset after fork), gevent and eventlet (whose green
+threads a blocking read would freeze), ``VHTQDM_SIGTERM=0``, and a process whose first bar does
+not start on the main thread.
 """
 
 from __future__ import annotations
@@ -27,32 +29,15 @@ import os
 import signal
 import threading
 import time
-from collections.abc import Mapping
 from types import FrameType
-from typing import TYPE_CHECKING
+from typing import Callable
 
-from . import _log, _process
-
-if TYPE_CHECKING:
-    from ._mirror import Mirror
-
-_OFF = ("0", "false", "no", "off")
-_ON = ("", "1", "true", "yes", "on")
+from . import _threads, _tricks
 
 _read_fd = -1
 _write_fd = -1
-_stopping = False
-_fork_hooked = False
-
-
-def wanted(environ: Mapping[str, str]) -> bool:
-    """``VHTQDM_SIGTERM``: on unless ``0``/``false``/``no``/``off`` (bad values warn, stay on)."""
-    raw = environ.get("VHTQDM_SIGTERM", "").strip().lower()
-    if raw in _OFF:
-        return False
-    if raw not in _ON:
-        _log.warn_once("env:VHTQDM_SIGTERM", f"ignoring VHTQDM_SIGTERM={raw[:40]!r}: not 0 or 1")
-    return True
+_stopping = False  # SIGTERM came: the watcher is telling it and will end the process
+_watcher: threading.Thread | None = None
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -62,14 +47,13 @@ def _handler(signum: int, frame: FrameType | None) -> None:
         os.write(_write_fd, bytes((signal.SIGTERM,)))
 
 
-def install(environ: Mapping[str, str]) -> None:
-    """Show SIGTERM in the process's final status, unless the program handles SIGTERM itself."""
-    global _read_fd, _write_fd, _fork_hooked
-    if _read_fd >= 0 or not wanted(environ):
+def install(on_sigterm: Callable[[], None]) -> None:
+    """Show SIGTERM in the process's final status (``on_sigterm`` tells it), unless the program
+    handles SIGTERM itself. Idempotent; only on the main thread, where signals are handled."""
+    global _read_fd, _write_fd, _watcher
+    if _read_fd >= 0 or threading.current_thread() is not threading.main_thread():
         return
-    if threading.current_thread() is not threading.main_thread():
-        return  # signal.signal works only there
-    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+    if signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL or _tricks.green_threads():
         return  # the program's own handler (or SIG_IGN, or one set from C) stays in charge
     read_fd, write_fd = os.pipe()
     ours = False
@@ -80,23 +64,46 @@ def install(environ: Mapping[str, str]) -> None:
         if not ours:
             signal.set_wakeup_fd(previous)  # someone else's (asyncio): keep it
         _read_fd, _write_fd = read_fd, write_fd
-        thread = threading.Thread(
-            target=_watch, args=(read_fd,), name="vhtqdm-sigterm", daemon=True
-        )
-        thread.start()
+        how, _watcher = _threads.start(_watch, "vhtqdm-sigterm", read_fd, on_sigterm)
+        if _watcher is None:
+            raise RuntimeError(how)  # no thread to tell it (tried again at the next bar)
         signal.signal(signal.SIGTERM, _handler)
     except (OSError, ValueError, RuntimeError):
         if ours:
             signal.set_wakeup_fd(-1)
         _close(read_fd, write_fd)  # a started thread sees EOF or EBADF and returns
         _read_fd = _write_fd = -1
+        _watcher = None
+
+
+def rearm() -> None:
+    """Set the wakeup descriptor again if someone dropped it (closing an asyncio loop sets it to
+    -1): without it, SIGTERM during a long C call waits for the call to return. On the main
+    thread only; bars call it as they start and redraw (about a microsecond: one call)."""
+    if _write_fd < 0 or threading.current_thread() is not threading.main_thread():
         return
-    if not _fork_hooked:
-        os.register_at_fork(after_in_child=_after_fork_in_child)
-        _fork_hooked = True
+    if signal.getsignal(signal.SIGTERM) is not _handler:
+        return
+    with contextlib.suppress(OSError, ValueError):
+        previous = signal.set_wakeup_fd(_write_fd, warn_on_full_buffer=False)
+        if previous not in (-1, _write_fd):
+            signal.set_wakeup_fd(previous)  # a running loop's (asyncio): it stays while it runs
 
 
-def _watch(read_fd: int) -> None:
+def finish(bound: float) -> None:
+    """The process's exit hook is done. If SIGTERM came meanwhile, the process ends by it (after
+    the watcher has told it, within ``bound`` + 1 s); otherwise a later SIGTERM kills at once."""
+    watcher = _watcher
+    if _stopping and watcher is not None:
+        watcher.join(bound + 1.0)
+        _die()
+    if _read_fd >= 0 and threading.current_thread() is threading.main_thread():
+        with contextlib.suppress(OSError, ValueError):
+            if signal.getsignal(signal.SIGTERM) is _handler:
+                signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _watch(read_fd: int, on_sigterm: Callable[[], None]) -> None:
     """The thread: wait for SIGTERM's byte (other Python-handled signals write theirs too)."""
     global _stopping
     while True:
@@ -112,25 +119,15 @@ def _watch(read_fd: int) -> None:
             continue  # the program installed its own handler since: it decides
         _stopping = True
         try:
-            _tell(_process._current)
+            on_sigterm()
+        except Exception:
+            pass
         finally:
             _die()
 
 
-def _tell(mirror: Mirror | None) -> None:
-    """Settle the bars as stopped and deliver that status within the flush timeout."""
-    if mirror is None or mirror.dead:
-        return
-    try:
-        mirror.end(None, stopped=True)
-        mirror.sender.flush(mirror.settings.flush_timeout)
-        mirror.sender.shutdown()
-    except Exception:
-        pass
-
-
 def _die() -> None:
-    """End the process as SIGTERM's default action does, from this (non-main) thread."""
+    """End the process as SIGTERM's default action does, from any thread."""
     try:
         import ctypes
 
@@ -145,10 +142,10 @@ def _die() -> None:
     os._exit(128 + signal.SIGTERM)
 
 
-def _after_fork_in_child() -> None:
-    # A forked child is not the job: SIGTERM ends it as usual. No lock, no logging here; the
-    # thread forking is the child's main thread, so signal.signal is allowed.
-    global _read_fd, _write_fd, _stopping
+def after_fork_in_child() -> None:
+    """A forked child is not the job: SIGTERM ends it as usual. No lock, no logging here; the
+    thread forking is the child's main thread, so ``signal.signal`` is allowed."""
+    global _read_fd, _write_fd, _stopping, _watcher
     if _read_fd < 0:
         return
     try:
@@ -162,6 +159,7 @@ def _after_fork_in_child() -> None:
     _close(_read_fd, _write_fd)
     _read_fd = _write_fd = -1
     _stopping = False
+    _watcher = None
 
 
 def _close(*fds: int) -> None:

@@ -7,16 +7,10 @@ anyway), so the user's thread does no work for this. Pure: the clock value is pa
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import NamedTuple
+
+from ._views import Stall
 
 STEPS = 10  # a stall is at least this many usual steps without progress
-
-
-class Stall(NamedTuple):
-    """How long no bar has advanced, and the innermost bar's usual step time (None: unknown)."""
-
-    seconds: float
-    usual_step: float | None = None
 
 
 class Progress:

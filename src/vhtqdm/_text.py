@@ -9,6 +9,10 @@ import math
 import re
 
 VALUE_CHARS = 40  # a postfix value shown as text
+DESC_CHARS = 40  # a bar's description in a label
+
+# A description's words that are numbers ("Epoch 3/10", "fold 2"): not part of the series' name.
+_NUMERIC = re.compile(r"[\W_]*\d[\d\W_]*")
 
 # Escape sequences (CSI, OSC, two-byte) as terminals and tqdm's `colour=` write them.
 _ANSI = re.compile(r"\x1b(?:\[[0-?]*[ -/]*[@-~]|\][^\x07\x1b]*(?:\x07|\x1b\\)?|[@-Z\\-_])")
@@ -25,6 +29,20 @@ def clean(text: object, limit: int) -> str:
     # lone surrogate and ANSI remnant; they become spaces, then runs of spaces collapse.
     line = " ".join("".join(ch if ch.isprintable() else " " for ch in raw).split())
     return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
+
+
+def desc_text(desc: object) -> str:
+    """A bar's description as labels show it: ``"eval: "`` is ``eval``."""
+    return clean(desc, DESC_CHARS + 2).rstrip(":").rstrip()
+
+
+def series_label(desc: object) -> str:
+    """The description that tells a bar's series apart: ``"eval: "`` is ``eval``, ``Epoch 3``
+    is ``Epoch``.
+
+    Numbers are left out so that a bar re-described or re-created each epoch keeps one series.
+    """
+    return " ".join(word for word in desc_text(desc).split() if not _NUMERIC.fullmatch(word))
 
 
 def format_value(value: object) -> str:

@@ -7,6 +7,7 @@ tested deterministically (``tests/test_throttle.py``).
 from __future__ import annotations
 
 import random
+from dataclasses import dataclass
 from typing import Callable
 
 BACKOFF_BASE = 1.0
@@ -18,7 +19,18 @@ FLUSH_RETRY_PAUSE = 0.25  # a flush retries a retryable failure after 0.25 s, 0.
 OK = "ok"
 RETRY = "retry"  # 429, 502-504, connection errors: try again later with the newest status
 DROP = "drop"  # other refusals: this status is lost, the next one may pass
-STOP = "stop"  # 401/403: the token is refused, stop mirroring
+REFUSED = "refused"  # 401/403: the token is refused, nothing is sent again
+
+
+@dataclass(frozen=True)
+class Result:
+    """What happened to one post; ``detail`` is safe to print (``HTTP 503``, ``ConnectTimeout``)."""
+
+    kind: str
+    detail: str = ""
+    retry_after: float | None = None
+    status: int = 0  # the HTTP status code, 0 when no answer came
+
 
 _NEVER = float("-inf")
 

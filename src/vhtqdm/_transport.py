@@ -7,14 +7,10 @@ never lets a URL or a header into the text it returns.
 from __future__ import annotations
 
 import email.utils
-import io
 import json
 import math
 import os
-import socket
-import threading
 import time
-from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -25,26 +21,17 @@ from urllib3.connection import HTTPConnection, HTTPSConnection
 from urllib3.connectionpool import HTTPConnectionPool, HTTPSConnectionPool
 from urllib3.util import Timeout
 
+from . import _tricks
 from ._config import Endpoint
-from ._throttle import DROP, OK, RETRY, STOP
+from ._throttle import DROP, OK, REFUSED, RETRY, Result
 
-__all__ = ["DROP", "OK", "RETRY", "STOP", "Result", "Transport", "classify", "retry_after"]
+__all__ = ["BoundedAdapter", "Transport", "classify", "environment_session", "retry_after"]
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
 TOTAL_TIMEOUT = 15.0
 RETRY_AFTER_CAP = 60.0
 _RETRYABLE = frozenset({429, 502, 503, 504})
-
-
-@dataclass(frozen=True)
-class Result:
-    """What happened to one post; ``detail`` is safe to print (``HTTP 503``, ``ConnectTimeout``)."""
-
-    kind: str
-    detail: str = ""
-    retry_after: float | None = None
-    status: int = 0  # the HTTP status code, 0 when no answer came
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -65,75 +52,17 @@ def retry_after(value: str | None, now: float | None = None) -> float | None:
     return min(max(seconds, 0.0), RETRY_AFTER_CAP)
 
 
-# -- a real total time bound ----------------------------------------------------------------------
-# requests and urllib3 bound the connect and each read, not the whole request: a server that
-# trickles a byte every few seconds keeps a request alive indefinitely (urllib3's `total` only
-# shortens each read). No library offers more, so the response's socket reads here share one
-# deadline: each read may wait only for the time that is left.
-
-_bound = threading.local()  # .deadline: time.monotonic() by which the current request must end
-
-
-class _DeadlineSocket:
-    """A socket proxy for one response: every read waits at most until the request's deadline."""
-
-    def __init__(self, sock: Any, deadline: float) -> None:
-        self._sock = sock
-        self._deadline = deadline
-
-    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
-        remaining = self._deadline - time.monotonic()
-        if remaining <= 0:
-            raise socket.timeout("the request's total time bound passed")
-        current = self._sock.gettimeout()
-        self._sock.settimeout(remaining if current is None else min(current, remaining))
-        return int(self._sock.recv_into(buffer, nbytes, flags))
-
-    def makefile(self, *args: Any, **kwargs: Any) -> io.BufferedReader:
-        """A binary reader over this proxy (http.client only ever asks for ``"rb"``)."""
-        self._sock._io_refs += 1  # as socket.makefile does, so closing stays balanced
-        return io.BufferedReader(socket.SocketIO(self, "rb"))  # type: ignore[arg-type]
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._sock, name)
-
-
-class _BoundedResponses:
-    """Mixed into urllib3's connections: the response is read through a `_DeadlineSocket`."""
-
-    sock: Any
-
-    def getresponse(self) -> Any:
-        deadline = getattr(_bound, "deadline", None)
-        if deadline is None or not isinstance(self.sock, socket.socket):
-            # (TLS inside a TLS proxy is urllib3's SSLTransport: left to the per-read bound.)
-            return super().getresponse()  # type: ignore[misc]
-        sock = self.sock
-        self.sock = _DeadlineSocket(sock, deadline)
-        try:
-            return super().getresponse()  # type: ignore[misc]
-        finally:
-            self.sock = sock
-
-
-class _HTTPConnection(_BoundedResponses, HTTPConnection):
-    pass
-
-
-class _HTTPSConnection(_BoundedResponses, HTTPSConnection):
-    pass
-
-
 class _HTTPPool(HTTPConnectionPool):
-    ConnectionCls = _HTTPConnection
+    ConnectionCls = _tricks.bounded_connection(HTTPConnection)
 
 
 class _HTTPSPool(HTTPSConnectionPool):
-    ConnectionCls = _HTTPSConnection
+    ConnectionCls = _tricks.bounded_connection(HTTPSConnection)
 
 
-class _BoundedAdapter(HTTPAdapter):
-    """requests' adapter whose pools (direct or through a proxy) use the bounded connections."""
+class BoundedAdapter(HTTPAdapter):
+    """requests' adapter whose pools (direct or through a proxy) read every answer within the
+    request's total bound and never print a request (``_tricks.bounded_connection``)."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
         super().init_poolmanager(*args, **kwargs)
@@ -151,10 +80,14 @@ def environment_session(url: str) -> requests.Session:
     requests' ``trust_env`` also reads ``~/.netrc``, whose password would replace api.json's
     ``Authorization`` header. Of the environment only what it says about the network is kept:
     the proxy for ``url`` (``HTTPS_PROXY``, ``HTTP_PROXY``, ``NO_PROXY``) and a CA bundle
-    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``).
+    (``REQUESTS_CA_BUNDLE``, ``CURL_CA_BUNDLE``). Its connections never print a request
+    (``http.client``'s debug output would show the token).
     """
     session = requests.Session()
     session.trust_env = False
+    adapter = BoundedAdapter()
+    session.mount("http://", adapter)
+    session.mount("https://", adapter)
     session.proxies.update(requests.utils.get_environ_proxies(url))
     bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE")
     if bundle:
@@ -172,9 +105,6 @@ class Transport:
     def __init__(self, endpoint: Endpoint) -> None:
         self.endpoint = endpoint
         self._session = environment_session(endpoint.url)
-        adapter = _BoundedAdapter()
-        self._session.mount("http://", adapter)
-        self._session.mount("https://", adapter)
         self._headers = {"Content-Type": "application/json", **endpoint.headers}
 
     def __repr__(self) -> str:
@@ -188,7 +118,7 @@ class Transport:
         limit = Timeout(
             connect=min(CONNECT_TIMEOUT, total), read=min(READ_TIMEOUT, total), total=total
         )
-        _bound.deadline = time.monotonic() + total
+        _tricks.set_deadline(time.monotonic() + total)
         try:
             response = self._session.request(
                 self.endpoint.method,
@@ -200,10 +130,10 @@ class Transport:
                 stream=True,
             )
         except (requests.ConnectionError, requests.Timeout) as exc:
-            _bound.deadline = None
+            _tricks.set_deadline(None)
             return Result(RETRY, type(exc).__name__)
         except Exception as exc:  # any other failure loses this status, never the job
-            _bound.deadline = None
+            _tricks.set_deadline(None)
             return Result(DROP, type(exc).__name__)
         try:
             response.raw.read(1 << 16)  # drain a small answer so the connection is reused
@@ -211,7 +141,7 @@ class Transport:
             pass
         finally:
             response.close()
-            _bound.deadline = None
+            _tricks.set_deadline(None)
         return classify(response.status_code, response.headers.get("Retry-After"))
 
     def close(self) -> None:
@@ -226,5 +156,5 @@ def classify(status: int, retry_after_header: str | None = None) -> Result:
     if status in _RETRYABLE:
         return Result(RETRY, detail, retry_after(retry_after_header), status)
     if status in (401, 403):
-        return Result(STOP, detail, status=status)
+        return Result(REFUSED, detail, status=status)
     return Result(DROP, detail, status=status)

@@ -13,7 +13,7 @@ from __future__ import annotations
 from lightning.pytorch.callbacks.progress import tqdm_progress as _tqdm_progress
 
 from ._bar import tqdm as _vhtqdm
-from ._seam import building
+from ._tricks import swapped
 
 __all__ = ["TQDMProgressBar", "Tqdm"]
 
@@ -30,26 +30,26 @@ class TQDMProgressBar(_tqdm_progress.TQDMProgressBar):  # type: ignore[misc]
     """
 
     def init_sanity_tqdm(self) -> Tqdm:
-        with building(_tqdm_progress, "Tqdm", Tqdm):
+        with swapped(_tqdm_progress, "Tqdm", Tqdm):
             bar: Tqdm = super().init_sanity_tqdm()
         return bar
 
     def init_train_tqdm(self) -> Tqdm:
-        with building(_tqdm_progress, "Tqdm", Tqdm):
+        with swapped(_tqdm_progress, "Tqdm", Tqdm):
             bar: Tqdm = super().init_train_tqdm()
         return bar
 
     def init_predict_tqdm(self) -> Tqdm:
-        with building(_tqdm_progress, "Tqdm", Tqdm):
+        with swapped(_tqdm_progress, "Tqdm", Tqdm):
             bar: Tqdm = super().init_predict_tqdm()
         return bar
 
     def init_validation_tqdm(self) -> Tqdm:
-        with building(_tqdm_progress, "Tqdm", Tqdm):
+        with swapped(_tqdm_progress, "Tqdm", Tqdm):
             bar: Tqdm = super().init_validation_tqdm()
         return bar
 
     def init_test_tqdm(self) -> Tqdm:
-        with building(_tqdm_progress, "Tqdm", Tqdm):
+        with swapped(_tqdm_progress, "Tqdm", Tqdm):
             bar: Tqdm = super().init_test_tqdm()
         return bar

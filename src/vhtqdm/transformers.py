@@ -18,7 +18,7 @@ from typing import Any
 from transformers import trainer_callback as _trainer_callback
 from transformers.trainer_callback import ProgressCallback as _ProgressCallback
 
-from ._seam import building
+from ._tricks import swapped
 from .auto import tqdm as _tqdm
 
 __all__ = ["ProgressCallback", "install"]
@@ -52,12 +52,12 @@ class ProgressCallback(_ProgressCallback):  # type: ignore[misc]  # transformers
         self.logged: dict[str, float] = {}
 
     def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        with building(_trainer_callback, "tqdm", _tqdm):  # the stock code builds our bar
+        with swapped(_trainer_callback, "tqdm", _tqdm):  # the stock code builds our bar
             super().on_train_begin(args, state, control, **kwargs)
         self.logged = {}
 
     def on_prediction_step(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
-        with building(_trainer_callback, "tqdm", _tqdm):
+        with swapped(_trainer_callback, "tqdm", _tqdm):
             super().on_prediction_step(args, state, control, **kwargs)
 
     def on_log(self, args: Any, state: Any, control: Any, logs: Any = None, **kwargs: Any) -> None:

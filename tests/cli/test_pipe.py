@@ -137,7 +137,7 @@ def test_ctrl_c_stops_quietly_and_the_status_says_interrupted(
     assert proc.returncode in (-2, 130)  # killed by SIGINT, as a shell expects of Ctrl-C
     assert b"Traceback" not in err
     texts = server.last.texts() if server.last else []
-    assert any(t.startswith("Interrupted at 2/1000") for t in texts), texts
+    assert any(t.startswith("Interrupted at copy 2/1000") for t in texts), texts
 
 
 def test_version_names_vhtqdm_and_tqdm() -> None:

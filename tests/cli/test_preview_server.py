@@ -13,7 +13,8 @@ import requests
 from vhtqdm._cli.preview_server import PreviewServer, PreviewState
 from vhtqdm._compose import text_line
 from vhtqdm._config import parse_entry
-from vhtqdm._transport import OK, STOP, Transport
+from vhtqdm._throttle import OK, REFUSED
+from vhtqdm._transport import Transport
 
 
 @pytest.fixture
@@ -47,7 +48,7 @@ def test_a_wrong_or_missing_token_is_refused_and_counted(preview: PreviewServer)
     endpoint = parse_entry(
         {"url": preview.status_url, "headers": {"Authorization": "Token nope"}}, "api.json"
     )
-    assert Transport(endpoint).post("x", 5).kind == STOP  # vhtqdm stops mirroring on a 401
+    assert Transport(endpoint).post("x", 5).kind == REFUSED  # vhtqdm stops mirroring on a 401
     assert (preview.state.count, preview.state.rejected) == (0, 3)
 
 

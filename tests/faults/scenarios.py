@@ -210,7 +210,7 @@ EXIT_PATHS = [
     ),
     ExitPath(
         "exception inside `with tqdm(...)`",
-        "`Failed at 3/10: ValueError: bad batch` in bad; traceback and exit code 1 unchanged",
+        "`Failed at train 3/10: ValueError: bad batch` in bad; traceback and exit code 1 unchanged",
         """
         import time
         from vhtqdm import tqdm
@@ -220,12 +220,16 @@ EXIT_PATHS = [
             raise ValueError("bad batch")
         """,
         1,
-        head={"type": "text", "text": "Failed at 3/10: ValueError: bad batch", "color": "bad"},
+        head={
+            "type": "text",
+            "text": "Failed at train 3/10: ValueError: bad batch",
+            "color": "bad",
+        },
         gauge_colors=("bad",),
     ),
     ExitPath(
         "exception escaping a `for` loop",
-        "`Failed at 5/20: RuntimeError: CUDA out of memory` in bad; exit code 1",
+        "`Failed at train 5/20: RuntimeError: CUDA out of memory` in bad; exit code 1",
         """
         import time
         from vhtqdm import tqdm
@@ -237,14 +241,14 @@ EXIT_PATHS = [
         1,
         head={
             "type": "text",
-            "text": "Failed at 5/20: RuntimeError: CUDA out of memory",
+            "text": "Failed at train 5/20: RuntimeError: CUDA out of memory",
             "color": "bad",
         },
         gauge_colors=("bad",),
     ),
     ExitPath(
         "KeyboardInterrupt (Ctrl-C)",
-        "`Interrupted at 5/20: KeyboardInterrupt` in warn; exit code 130 (SIGINT)",
+        "`Interrupted at train 5/20: KeyboardInterrupt` in warn; exit code 130 (SIGINT)",
         """
         import time
         from vhtqdm import tqdm
@@ -254,7 +258,11 @@ EXIT_PATHS = [
                 raise KeyboardInterrupt
         """,
         -2,
-        head={"type": "text", "text": "Interrupted at 5/20: KeyboardInterrupt", "color": "warn"},
+        head={
+            "type": "text",
+            "text": "Interrupted at train 5/20: KeyboardInterrupt",
+            "color": "warn",
+        },
         gauge_colors=("warn",),
     ),
     ExitPath(

@@ -179,7 +179,7 @@ def test_a_thousand_short_bars_leak_nothing(valohai: StatusServer) -> None:
     assert [t.name for t in threading.enumerate()].count("vhtqdm-sender") == 1
     assert sum(ref() is not None for ref in refs) == 0
     mirror = _process.get()
-    assert mirror is not None and not mirror._live
+    assert mirror is not None and not mirror.record.live()
     assert grown < 512 * 1024, f"{grown} bytes kept after 1000 bars"
     # The throttle held: about two posts per interval, not one per bar.
     assert len(valohai.posts) <= 2 * (elapsed / 0.5) + 6

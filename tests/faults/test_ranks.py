@@ -5,13 +5,12 @@ from __future__ import annotations
 import os
 import re
 import socket
-import tempfile
 from pathlib import Path
 
 import pytest
 
 from ..helpers import run_script
-from ..server import StatusServer
+from ..server import TOKEN, StatusServer
 
 FAST = {"VHTQDM_STATUS_INTERVAL": "0.5"}
 
@@ -173,17 +172,14 @@ def test_relaying_to_a_stopped_or_absent_claimer_costs_the_loop_nothing(
     from vhtqdm import _claim
 
     # A poster that never reads (stopped, or busy): its socket fills, every send would block.
-    directory = _claim.private_dir()
-    assert directory is not None and Path(directory).parent == Path(tempfile.gettempdir())
-    path = Path(directory) / f"{_claim.key(server.url)}.sock"
-    path.unlink(missing_ok=True)
+    address = _claim.address(_claim.key(server.url, {"Authorization": f"Token {TOKEN}"}))
+    assert address is not None
     deaf = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
     deaf.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 1024)
-    deaf.bind(str(path))
+    deaf.bind(address)
     try:
         relayed = run_script(LOOP, config_dir, env={"LOCAL_RANK": "1"}, timeout=120)
         deaf.close()
-        path.unlink()
         absent = run_script(LOOP, config_dir, env={"LOCAL_RANK": "1"}, timeout=120)
         plain = run_script(LOOP, config_dir, env={"VHTQDM_DISABLE": "1"}, timeout=120)
     finally:

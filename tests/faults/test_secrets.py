@@ -5,6 +5,7 @@ from __future__ import annotations
 import io
 import json
 import logging
+import os
 import socket
 import sys
 import threading
@@ -15,6 +16,7 @@ import pytest
 
 import vhtqdm
 from vhtqdm import _process, tqdm
+from vhtqdm._config import load_endpoint
 
 from ..helpers import run_command, run_script
 from ..server import TOKEN, Answer, StatusServer
@@ -72,7 +74,7 @@ def test_no_secret_in_logs_output_or_reprs(
             captured.err,
             *records,
             repr(mirror),
-            repr(mirror.endpoint),
+            repr(load_endpoint(os.environ)),
             repr(mirror.sender),
             str(vars(mirror.sender)),
         ]

@@ -1,21 +1,24 @@
 """``vhtqdm status``: set the execution status once from a shell step, and wait for delivery.
 
-The lines are built by ``_compose``'s element helpers (the same JSON the bars produce) and posted
-through ``_transport`` to ``api.json``'s endpoint, retrying retryable failures until a deadline.
-A step never fails because of it, unless ``--strict`` asks for that.
+The lines are built by ``_compose``'s element helpers (the same JSON the bars produce) and sent
+as the library sends a final status: a ``flush`` of the sender, whose policy retries what may
+pass (429 after its ``Retry-After``, 502-504, refused connections) and gives a 500 one more try,
+within ``--timeout``. A step never fails because of it, unless ``--strict`` asks for that.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
 import os
 import sys
-import time
+from typing import Callable
 
 from .. import _log
 from .._compose import gauge_line, sparkline_line, text_line
-from .._config import ConfigError, config_path, disabled_reason, load_endpoint
+from .._config import ConfigError, config_path, load_endpoint, read_settings
+from .._throttle import Result
 
 DEFAULT_TIMEOUT = 10.0
 EXAMPLES = """\
@@ -119,6 +122,28 @@ def _say(message: str) -> None:
     sys.stderr.write(f"vhtqdm status: {_log.redact(message)}\n")
 
 
+class _Once:
+    """The sender's route for one status: the same text, posted through the transport; the
+    latest result is kept for the command's one message."""
+
+    interval = 1.0
+
+    def __init__(self, text: str, post: Callable[[str, float], Result]) -> None:
+        self._text = text
+        self._post = post
+        self.result: Result | None = None
+
+    def prepare(self) -> None:
+        pass
+
+    def compose(self) -> tuple[str, bool]:
+        return self._text, False
+
+    def deliver(self, text: str, timeout: float) -> Result:
+        self.result = self._post(text, timeout)
+        return self.result
+
+
 def run(args: argparse.Namespace) -> int:
     """Post the status once; 0 when delivered or not on Valohai, else 0 (or 1 with --strict)."""
     try:
@@ -136,7 +161,8 @@ def run(args: argparse.Namespace) -> int:
     failed = 1 if args.strict else 0
     from .._ranks import secondary
 
-    reason = disabled_reason(os.environ) or secondary(os.environ)
+    settings, _ = read_settings(os.environ)
+    reason = "VHTQDM_DISABLE is set" if settings.disabled else secondary(os.environ)
     if reason is not None:
         _say(f"{reason}: the status is not sent")
         return 0
@@ -151,23 +177,17 @@ def run(args: argparse.Namespace) -> int:
     # As the library does: no output of ours or of the HTTP stack's loggers shows a secret.
     _log.set_secrets(endpoint.secrets())
     _log.guard_library_logs()
-    from .._throttle import backoff
-    from .._transport import OK, RETRY, Transport  # imports requests: only when there is a config
+    _log.logger.setLevel(logging.ERROR)  # the command says what happened, once, below
+    from .._sender import Sender
+    from .._transport import Transport  # imports requests: only when there is a config
 
     transport = Transport(endpoint)
-    deadline = time.monotonic() + max(args.timeout, 0.1)
-    failures = 0
+    route = _Once(status, transport.post)
     try:
-        while True:
-            result = transport.post(status, max(deadline - time.monotonic(), 0.1))
-            if result.kind == OK:
-                return 0
-            failures += 1
-            pause = result.retry_after if result.retry_after is not None else backoff(failures)
-            if result.kind != RETRY or time.monotonic() + pause >= deadline:
-                break
-            time.sleep(pause)
+        if Sender(route, where=endpoint.host).flush(max(args.timeout, 0.1)):
+            return 0
     finally:
         transport.close()
-    _say(f"{endpoint.host} did not take the status ({result.detail}); it is not set")
+    detail = route.result.detail if route.result is not None else "no answer in time"
+    _say(f"{endpoint.host} did not take the status ({detail}); it is not set")
     return failed
