@@ -43,10 +43,14 @@ class QuietHTTPSConnection(_Quiet, HTTPSConnection):
 
 
 class _QuietHTTPPool(HTTPConnectionPool):
+    """A pool of quiet plain connections."""
+
     ConnectionCls = QuietHTTPConnection
 
 
 class _QuietHTTPSPool(HTTPSConnectionPool):
+    """A pool of quiet TLS connections."""
+
     ConnectionCls = QuietHTTPSConnection
 
 
@@ -57,10 +61,12 @@ class QuietAdapter(HTTPAdapter):
     """requests' adapter whose pools, direct or through a proxy, use the quiet connections."""
 
     def init_poolmanager(self, *args: Any, **kwargs: Any) -> None:
+        """The direct pools: quiet."""
         super().init_poolmanager(*args, **kwargs)
         self.poolmanager.pool_classes_by_scheme = _POOLS
 
     def proxy_manager_for(self, proxy: str, **proxy_kwargs: Any) -> Any:
+        """The pools through ``proxy`` (and its CONNECT tunnel): quiet too."""
         manager = super().proxy_manager_for(proxy, **proxy_kwargs)
         manager.pool_classes_by_scheme = _POOLS
         return manager
