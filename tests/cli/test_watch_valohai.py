@@ -249,8 +249,8 @@ def test_without_an_execution_or_a_group_is_a_usage_error(api: ApiServer, vh: Vh
     assert api.seen == []
 
 
-def pipeline(*nodes: dict[str, object]) -> dict[str, object]:
-    return {"id": PIPELINE_ID, "counter": 21, "status": "started", "nodes": list(nodes)}
+def pipeline(*nodes: dict[str, object], status: str = "started") -> dict[str, object]:
+    return {"id": PIPELINE_ID, "counter": 21, "status": status, "nodes": list(nodes)}
 
 
 def node(name: str, status: str, inner: object) -> dict[str, object]:
@@ -285,6 +285,22 @@ def test_a_pipeline_is_watched_until_its_last_node_has_ended(
     frames = [frame.splitlines() for frame in ran.out.split("\n\n")]
     assert frames[-1][0] == f"pipeline {PIPELINE_ID} · 2 executions, 2 ended"
     assert frames[-1][2].startswith("   #43  complete")
+    assert clock.sleeps == [5]
+
+
+def test_a_node_that_never_ran_does_not_hold_the_watch_once_the_pipeline_ended(
+    api: ApiServer, vh: Vh, clock: FakeClock
+) -> None:
+    failed, _ = two_executions("error", "complete")
+    api.routes[f"/api/v0/pipelines/{PIPELINE_ID}/"] = [
+        pipeline(node("train", "started", failed), node("evaluate", "created", None)),
+        pipeline(node("train", "error", failed), node("evaluate", "created", None), status="error"),
+    ]
+    ran = vh.run("--pipeline", PIPELINE_ID, "--exit-status")
+    assert ran.code == 1, ran.err
+    frames = [frame.splitlines() for frame in ran.out.split("\n\n")]
+    assert frames[0][0] == f"pipeline {PIPELINE_ID} · 2 executions, 1 ended"
+    assert frames[-1][0] == f"pipeline {PIPELINE_ID} · 1 execution, 1 ended"
     assert clock.sleeps == [5]
 
 

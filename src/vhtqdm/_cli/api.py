@@ -24,6 +24,9 @@ DEFAULT_HOST = "https://app.valohai.com"
 TOKEN_VARIABLES = ("VALOHAI_TOKEN", "VH_API_TOKEN")
 CONNECT_TIMEOUT = 5.0
 READ_TIMEOUT = 15.0
+# Statuses of an execution that has ended, as valohai-cli counts them (created, queued, started,
+# stopping, or a word yet unknown: it goes on).
+ENDED = frozenset({"complete", "error", "crashed", "stopped"})
 MAX_PAGES = 50  # a list's pages followed at most (a runaway `next` chain stops here)
 _ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # an id that is one path segment
 
@@ -192,7 +195,8 @@ class Client:
 
     def pipeline_executions(self, pipeline: str) -> list[dict[str, Any]]:
         """A pipeline's executions, one per execution node (``GET /api/v0/pipelines/{id}/``, as
-        valohai-cli reads a pipeline); a node with none yet is its id, name and status."""
+        valohai-cli reads a pipeline). A node with none yet is its id, name and status while
+        the pipeline runs; once the pipeline has ended it never will have one, and is left out."""
         ident = segment(pipeline, "pipeline id")
         data = self.get(f"/api/v0/pipelines/{ident}/", f"pipeline {clean(pipeline, 60)}")
         nodes = data.get("nodes")
@@ -205,7 +209,7 @@ class Client:
                 inner = self.get(execution_path(inner, None), f"execution {clean(inner, 60)}")
             if isinstance(inner, dict):
                 found.append(inner)
-            else:
+            elif data.get("status") not in ENDED:
                 found.append({"id": node.get("id"), "step": node.get("name"),
                               "status": node.get("status")})  # fmt: skip
         return found

@@ -17,11 +17,9 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from typing import Any
 
+from .api import ENDED
 from .render import Element, Gauge, Plain, Sparkline, Text, parse
 
-# Statuses of an execution that has ended, as valohai-cli counts them (created, queued, started,
-# stopping, or a word yet unknown: it goes on).
-ENDED = frozenset({"complete", "error", "crashed", "stopped"})
 SEP = " \u00b7 "  # between the pieces of a label or a line, as the composer joins them
 _NUMBER = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
 _NON_FINITE = r"nan|inf|-inf"

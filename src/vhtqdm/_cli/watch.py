@@ -23,8 +23,8 @@ from typing import Any, Callable, TextIO, Union
 
 from .._text import clean
 from . import screen
-from .api import DEFAULT_HOST, ApiError, Client, api_from, execution_path, segment
-from .progress import ENDED, Reading, reading, record
+from .api import DEFAULT_HOST, ENDED, ApiError, Client, api_from, execution_path, segment
+from .progress import Reading, reading, record
 from .valohai import LoginError, read_login
 
 MIN_POLL_INTERVAL = 0.5  # Valohai's API is shared: never ask for one execution faster than this
