@@ -11,7 +11,6 @@ from pathlib import Path
 import pytest
 
 from ..server import StatusServer
-from .api_server import API_TOKEN, ApiServer, Reply, execution
 from .runner import cli_env, vhtqdm
 
 pytestmark = pytest.mark.slow
@@ -92,16 +91,3 @@ def test_open_says_so_when_no_browser_can_open(tmp_path: Path) -> None:
     ran = vhtqdm("preview", "--port", "0", "--open", "--", sys.executable, "-c", "pass", env=env)
     assert ran.code == 0, ran.err
     assert "no web browser could open" in ran.err
-
-
-@pytest.mark.parametrize("value", ["nan", "inf", "-inf", "0", "-1", "soon"])
-def test_a_bad_watch_interval_is_one_line_and_no_request(api: ApiServer, value: str) -> None:
-    api.script = [Reply(execution("started", None))]
-    ran = vhtqdm(
-        "watch", "--host", api.host, api.execution_id, "--interval", value,
-        env={"VALOHAI_TOKEN": API_TOKEN},
-    )  # fmt: skip
-    assert ran.code == 2, ran.err
-    assert "Traceback" not in ran.err
-    assert "--interval" in ran.err.strip().splitlines()[-1]
-    assert api.seen == []

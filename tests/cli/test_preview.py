@@ -180,16 +180,22 @@ def test_hold_keeps_serving_for_watch_until_ctrl_c() -> None:
 
 # "seen once" fails on the previous code: a command that ended before the watch's second
 # request left its interval unknown, the preview lingered 1 s only, and the watch waited out the
-# vanished host for good.
+# vanished host for good. The command starts its loop once the watch has drawn its first frame,
+# so the watch is seen before the command ends however slowly either starts.
 @pytest.mark.parametrize(
     ("steps", "pause", "interval"),
     [(10, 0.2, "2"), (3, 0.3, "4")],
     ids=["watched often", "seen once"],
 )
-def test_a_watch_follows_a_preview_to_its_end(steps: int, pause: float, interval: str) -> None:
+def test_a_watch_follows_a_preview_to_its_end(
+    steps: int, pause: float, interval: str, tmp_path: Path
+) -> None:
+    go = tmp_path / "go"
     job = python(
-        f'import time\nfrom vhtqdm import tqdm\nfor _ in tqdm(range({steps}), desc="run"):\n'
-        f"    time.sleep({pause})"
+        f"import os, time\nfrom vhtqdm import tqdm\n"
+        f"for _ in range(600):  # 30 s at most\n"
+        f"    if os.path.exists({str(go)!r}):\n        break\n    time.sleep(0.05)\n"
+        f'for _ in tqdm(range({steps}), desc="run"):\n    time.sleep({pause})'
     )
     with preview("--", *job) as (proc, url):
         watch = subprocess.Popen(
@@ -200,10 +206,14 @@ def test_a_watch_follows_a_preview_to_its_end(steps: int, pause: float, interval
             text=True,
             env=cli_env(),
         )  # fmt: skip
+        assert watch.stdout is not None
+        first = watch.stdout.readline()  # the first frame's header: the preview has seen it
+        go.touch()
         out, err = watch.communicate(timeout=30)  # ends with the command: no hang
         proc.communicate(timeout=30)
     assert watch.returncode == 0, err
-    headers = [line for line in out.splitlines() if line.startswith("#1 ")]  # one per frame
+    headers = [line for line in (first + out).splitlines() if line.startswith("#1 ")]
+    assert headers[0].endswith(" · started")
     assert headers[-1].endswith(" · complete"), out  # its last frame shows how it ended
 
 

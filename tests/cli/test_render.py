@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import json
 import re
+from datetime import datetime, timezone
 
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from vhtqdm._cli.progress import reading
 from vhtqdm._cli.render import (
     BLOCKS,
     Gauge,
@@ -23,7 +25,7 @@ from vhtqdm._cli.render import (
     render_element,
     sgr,
 )
-from vhtqdm._cli.watch import row
+from vhtqdm._cli.screen import row
 from vhtqdm._compose import BarView, compose, gauge_line, sparkline_line, text_line
 
 _ESCAPE = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -222,7 +224,7 @@ def test_a_watch_row_is_one_printable_line_within_the_width(
     detail: str | None, counter: int | None, status: str, width: int
 ) -> None:
     data = {"counter": counter, "status": status, "step": "train", "status_detail": detail}
-    line = row(data, width, ansi=False)
+    line = row(reading(data, datetime(2025, 3, 1, tzinfo=timezone.utc)), width, False, None)
     assert "\n" not in line and "\r" not in line
     assert line.isprintable()
     assert len(line) <= width

@@ -23,6 +23,7 @@ USAGE = """
   vhtqdm [TQDM OPTIONS] < INPUT > OUTPUT
   vhtqdm status [TEXT] [--color C] [--gauge V [--max M] [--label L]] [--sparkline V1,V2,…]
   vhtqdm watch [EXECUTION | --task ID | --pipeline ID | --project ID] [--interval S] [--once]
+               [--json] [--exit-status]
   vhtqdm preview [--port N] [--open] [--hold] -- COMMAND [ARGS …]"""
 DESCRIPTION = """\
 Mirror progress into a Valohai execution's status, from shell steps too; follow an

@@ -31,7 +31,6 @@ class Login:
     host: str | None = None
     token: str | None = None
     project: str | None = None  # the linked project's id
-    project_name: str | None = None
 
 
 def settings_dir(environ: Mapping[str, str]) -> Path:
@@ -89,5 +88,4 @@ def read_login(environ: Mapping[str, str], cwd: Path) -> Login:
         host=_text(data.get("host")),
         token=_text(data.get("token")),
         project=_text(project.get("id")),
-        project_name=_text(project.get("name")),
     )

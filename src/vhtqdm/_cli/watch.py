@@ -1,119 +1,261 @@
 """``vhtqdm watch``: follow executions' status from anywhere, through Valohai's REST API.
 
-One execution: ``GET {host}/api/v0/executions/{id}/`` (or ``{project}:{counter}/`` for ``42``,
-``#42``, ``latest``) every ``--interval`` seconds, each answer drawn with ``render`` (in place on
-a terminal, frame after frame otherwise) until it ends. Many (``--task``, ``--pipeline``,
-``--project``): one row per execution from the list endpoints, at most every 5 s. The login is
-valohai-cli's (``valohai.py``) unless the environment says otherwise. Messages name the host,
-never the token.
+One loop for one execution and for many (``--task``, ``--pipeline``, ``--project``): ask the API
+(``api.py``), read each status (``progress.py``), show it (a frame or a row each on a terminal,
+``screen.py``; or ``--json`` objects), sleep until the next ask, until every execution has
+ended. The clock and the pace are arguments, so tests run the loop without waiting.
 """
 
 from __future__ import annotations
 
 import argparse
-import ipaddress
+import json
 import math
 import os
-import re
-import shutil
 import sys
 import textwrap
 import time
-from collections.abc import Mapping
-from dataclasses import dataclass
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime, timezone, tzinfo
 from pathlib import Path
-from typing import Any, TextIO
-from urllib.parse import quote, urlsplit
+from typing import Any, Callable, TextIO, Union
 
 from .._text import clean
-from . import render
-from .valohai import Login, LoginError, read_login
+from . import screen
+from .api import DEFAULT_HOST, ENDED, ApiError, Client, api_from, execution_path, segment
+from .progress import Reading, reading, record
+from .valohai import LoginError, read_login
 
-DEFAULT_HOST = "https://app.valohai.com"
-TOKEN_VARIABLES = ("VALOHAI_TOKEN", "VH_API_TOKEN")
 MIN_POLL_INTERVAL = 0.5  # Valohai's API is shared: never ask for one execution faster than this
-# As valohai-cli counts them; created, queued, started, stopping (or a new word) go on.
-ENDED = frozenset({"complete", "error", "crashed", "stopped"})
-STATUS_COLOR = {
-    "started": "#4a90e2",
-    "complete": "good",
-    "error": "bad",
-    "crashed": "bad",
-    "stopped": "warn",
-}
-CONNECT_TIMEOUT = 5.0
-READ_TIMEOUT = 15.0
-_ID = re.compile(r"[A-Za-z0-9][A-Za-z0-9_.-]{0,127}")  # an id that is one path segment
 MIN_LIST_INTERVAL = 5.0  # many executions at once: list endpoints, at most every 5 s
-ROW_CELLS = 12  # a row's gauge and sparkline, in characters
-MAX_PAGES = 50  # a list's pages followed at most (a runaway `next` chain stops here)
+EXIT_FAILED = 1  # --exit-status: an execution ended in error (or crashed)
+EXIT_STOPPED = 3  # --exit-status: an execution was stopped (and none failed)
+FAILED = frozenset({"error", "crashed"})
 
 
-class WatchError(Exception):
-    """Why an answer is missing; safe to print (host only, no token). ``lasting``: asking
-    again will not help (refused token, unknown execution); otherwise it may (host down)."""
-
-    def __init__(self, message: str, lasting: bool = True, usage: bool = False) -> None:
-        """``lasting=False`` for trouble that may pass (a host down, HTTP 5xx or 429);
-        ``usage=True`` when the command line itself is wrong (exit 2)."""
-        super().__init__(message)
-        self.lasting = lasting
-        self.usage = usage
+def _utc_now() -> datetime:
+    """The wall-clock time, aware, in UTC."""
+    return datetime.now(timezone.utc)
 
 
 @dataclass(frozen=True)
-class Api:
-    """Where and as whom to ask: the host's base URL and the token (None on loopback)."""
+class Clock:
+    """The time as the watch reads it: the monotonic clock and its sleep pace the asks; the
+    wall clock (aware) dates a status, so its ETA becomes an end time shown in ``zone``."""
 
-    base: str
-    token: str | None
+    monotonic: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+    now: Callable[[], datetime] = _utc_now
+    zone: tzinfo | None = None  # the viewer's time zone; None: this machine's
+
+
+@dataclass(frozen=True)
+class Pace:
+    """The fewest seconds between two asks (whatever ``--interval`` says): of one execution, and
+    of many (the list endpoints)."""
+
+    one: float = MIN_POLL_INTERVAL
+    many: float = MIN_LIST_INTERVAL
+
+
+# -- what is watched ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class One:
+    """One execution: the word given (an id, or a counter ``42``, ``#42``, ``latest``) and the
+    REST path it names."""
+
+    word: str
+    path: str
+
+    def ask(self, client: Client) -> list[dict[str, Any]]:
+        """The execution now (a list of one)."""
+        return [client.get(self.path, f"execution {clean(self.word, 60)}")]
+
+
+@dataclass
+class Group:
+    """Executions watched together: a task's, a pipeline's, or a project's running ones."""
+
+    kind: str  # "task", "pipeline" or "project"
+    ident: str
+    _seen: dict[str, dict[str, Any]] = field(default_factory=dict)  # a project's, by id
+
+    def __post_init__(self) -> None:
+        """A usage ApiError when ``ident`` cannot be an id (before any request)."""
+        segment(self.ident, f"{self.kind} id")
 
     @property
-    def where(self) -> str:
-        """The host as messages show it: scheme, name and port, no credentials."""
-        parts = urlsplit(self.base)
-        port = f":{parts.port}" if parts.port else ""
-        return f"{parts.scheme}://{parts.hostname}{port}"
+    def title(self) -> str:
+        """``task 0185c5e9-…``, as the board's first line says."""
+        return f"{self.kind} {clean(self.ident, 40)}"
 
-    @property
-    def loopback(self) -> bool:
-        """Whether the host is this machine (a ``vhtqdm preview``): no token, no proxy."""
-        host = urlsplit(self.base).hostname or ""
-        if host == "localhost":
-            return True
+    def ask(self, client: Client) -> list[dict[str, Any]]:
+        """The group's executions now.
+
+        A project's list holds only started executions: one that left it is asked for once
+        more, for how it ended, and stays on the board (in the order first seen).
+        """
+        query = segment(self.ident, f"{self.kind} id")
+        if self.kind == "task":
+            return client.executions(f"task={query}")
+        if self.kind == "pipeline":
+            return client.pipeline_executions(self.ident)
+        running = client.executions(f"project={query}&status=started")
+        listed = {e.get("id") for e in running}
+        for ident, last in list(self._seen.items()):
+            if ident not in listed and last.get("status") not in ENDED:
+                path = execution_path(ident, None)
+                self._seen[ident] = client.get(path, f"execution {clean(ident, 60)}")
+        for execution in running:
+            if isinstance(execution.get("id"), str):
+                self._seen[execution["id"]] = execution
+        return list(self._seen.values())
+
+
+Source = Union[One, Group]
+
+
+def source_of(args: argparse.Namespace, project: str | None) -> Source:
+    """What to watch: one execution, or a group; a usage ApiError when unclear."""
+    if args.task or args.pipeline:
+        if args.execution is not None:
+            raise ApiError("give an EXECUTION or --task/--pipeline, not both", usage=True)
+        return Group("task", args.task) if args.task else Group("pipeline", args.pipeline)
+    if args.execution is not None:
+        return One(args.execution, execution_path(args.execution, project))
+    if project is not None and (args.project or os.environ.get("VALOHAI_PROJECT")):
+        return Group("project", project)
+    raise ApiError(
+        "give an EXECUTION (42, #42, latest or an id), or --task, --pipeline or --project",
+        usage=True,
+    )
+
+
+# -- how it is shown ----------------------------------------------------------------------------
+
+
+def key_of(execution: Mapping[str, Any], index: int) -> str:
+    """What tells an execution apart from poll to poll: its id, else its place in the list."""
+    ident = execution.get("id")
+    return ident if isinstance(ident, str) else f"#{index}"
+
+
+class Sightings:
+    """When each execution's current status was first seen: its ETA counts from then, so an
+    unchanged status keeps its end time (and is not shown again)."""
+
+    def __init__(self) -> None:
+        self._first: dict[str, tuple[object, datetime]] = {}
+
+    def read(self, executions: Sequence[Mapping[str, Any]], now: datetime) -> list[Reading]:
+        """Each execution read, dated by when its status first looked as it does now."""
+        readings = []
+        for index, execution in enumerate(executions):
+            key = key_of(execution, index)
+            detail = execution.get("status_detail")
+            first = self._first.get(key)
+            if first is None or first[0] != detail:
+                first = self._first[key] = (detail, now)
+            readings.append(reading(execution, first[1]))
+        return readings
+
+
+class TerminalView:
+    """Frames for people (``screen.py``): one execution's status, or a row per execution."""
+
+    def __init__(self, terminal: screen.Terminal, source: Source, in_place: bool) -> None:
+        """Draw ``source``'s executions on ``terminal``, replacing the last frame when
+        ``in_place``."""
+        self.terminal = terminal
+        self.source = source
+        self.screen = screen.Screen(terminal.out, in_place)
+
+    def show(self, readings: Sequence[Reading], note: str, zone: tzinfo | None) -> None:
+        """Draw the executions as they are now; ``note`` (an outage) under them."""
+        width, ansi = self.terminal.width(), self.terminal.ansi
+        if isinstance(self.source, One):
+            lines = screen.frame(readings[0], self.source.word, width, ansi, zone)
+        else:
+            lines = screen.board(self.source.title, readings, width, ansi, zone)
+        self.screen.draw(lines, note)
+
+    def say(self, message: str) -> None:
+        """A line of its own (``no running executions …``)."""
+        self.terminal.out.write(message + "\n")
+
+
+class JsonView:
+    """``--json``: one object per execution per refresh, when it changed; notes on stderr."""
+
+    def __init__(self, out: TextIO, err: TextIO) -> None:
+        """Objects on ``out``, one a line; notes on ``err``."""
+        self.out = out
+        self.err = err
+        self._shown: dict[str, dict[str, Any]] = {}
+        self._note = ""
+
+    def show(self, readings: Sequence[Reading], note: str, zone: tzinfo | None) -> None:
+        """Write each execution whose object differs from the last one written for it."""
+        for index, current in enumerate(readings):
+            data = record(current)
+            key = key_of(current.execution, index)
+            if self._shown.get(key) != data:
+                self._shown[key] = data
+                self.out.write(json.dumps(data, ensure_ascii=True, allow_nan=False) + "\n")
+        self.out.flush()
+        if note and note != self._note:
+            self.say(note)
+        self._note = note
+
+    def say(self, message: str) -> None:
+        """A line on stderr: stdout holds only objects."""
+        self.err.write(f"vhtqdm watch: {message}\n")
+
+
+View = Union[TerminalView, JsonView]
+
+
+def follow(
+    source: Source, client: Client, view: View, clock: Clock, *, interval: float, once: bool
+) -> list[Reading]:
+    """Show the source's executions every ``interval`` seconds until all have ended (or once);
+    their last readings. The first answer decides (an ApiError); later, trouble that may pass
+    is shown and waited out, lasting trouble raised."""
+    sightings = Sightings()
+    asked = clock.monotonic()
+    readings = sightings.read(source.ask(client), clock.now())
+    note = ""
+    while readings:
+        view.show(readings, note, clock.zone)
+        if once or all(r.ended for r in readings):
+            break
+        clock.sleep(max(asked + interval - clock.monotonic(), 0.0))
+        asked = clock.monotonic()
         try:
-            return ipaddress.ip_address(host).is_loopback
-        except ValueError:
-            return False
+            readings = sightings.read(source.ask(client), clock.now())
+            note = ""
+        except ApiError as exc:
+            if exc.lasting:
+                raise
+            note = f"({exc}; retrying)"
+    return readings
 
 
-def _base(raw: str) -> str:
-    """A host as a base URL (``https://`` unless given, no trailing slash); WatchError if none."""
-    raw = raw.strip().rstrip("/")
-    if "://" not in raw:
-        raw = "https://" + raw
-    parts = urlsplit(raw)
-    if parts.scheme not in ("http", "https") or not parts.hostname:
-        raise WatchError(f"--host must be an http(s) address such as {DEFAULT_HOST}")
-    return f"{parts.scheme}://{parts.netloc}{parts.path}"
+def outcome(readings: Sequence[Reading]) -> int:
+    """``--exit-status``: 0 when all completed, 1 when any failed or errored, else 3 when any
+    was stopped."""
+    statuses = {r.status for r in readings}
+    if statuses & FAILED:
+        return EXIT_FAILED
+    if "stopped" in statuses:
+        return EXIT_STOPPED
+    return 0
 
 
-def api_from(host: str | None, environ: Mapping[str, str], login: Login | None = None) -> Api:
-    """The API to ask: ``--host``, else ``VALOHAI_HOST``, else valohai-cli's login, else the
-    public app; a token from ``VALOHAI_TOKEN`` or ``VH_API_TOKEN``, else valohai-cli's token
-    (only for the host it was saved for: never sent elsewhere). Optional only on loopback."""
-    login = login or Login()
-    base = _base(host or environ.get("VALOHAI_HOST") or login.host or DEFAULT_HOST)
-    token = next((environ[v].strip() for v in TOKEN_VARIABLES if environ.get(v, "").strip()), None)
-    if token is None and login.token and login.host and _base(login.host) == base:
-        token = login.token
-    api = Api(base, token)
-    if token is None and not api.loopback:
-        raise WatchError(
-            f"no API token for {api.where}: log in with `vh login`, or set VALOHAI_TOKEN (or "
-            f"VH_API_TOKEN) to a token of your Valohai account (created in your user settings)"
-        )
-    return api
+# -- the command line ---------------------------------------------------------------------------
 
 
 def seconds(text: str) -> float:
@@ -125,286 +267,6 @@ def seconds(text: str) -> float:
     if not (math.isfinite(value) and value > 0):
         raise ValueError(f"--interval must be a number of seconds above 0, not {clean(text, 20)!r}")
     return value
-
-
-def api_session(api: Api) -> Any:
-    """A ``requests`` session that sends only the token given (never ``~/.netrc``'s)."""
-    from .._transport import environment_session  # imports requests: only when watching
-
-    session = environment_session(api.base)
-    if api.loopback:
-        session.proxies.clear()  # a proxy must not intercept the local preview
-    return session
-
-
-def execution_path(execution: str, project: str | None) -> str:
-    """The REST path of ``execution``: an id, or a counter (``42``, ``#42``, ``latest``) of
-    ``project``, which the API resolves (``{project}:{counter}``, as valohai-cli asks)."""
-    word = execution.strip()
-    counter = word.lstrip("#")
-    if counter.isdigit() or counter == "latest":
-        if project is None:
-            raise WatchError(
-                f"{clean(word, 20)} is a counter: run this in a directory linked with "
-                "`vh project link`, or give --project (or VALOHAI_PROJECT)",
-                usage=True,
-            )
-        return f"/api/v0/executions/{_segment(project, 'project id')}:{counter}/"
-    return f"/api/v0/executions/{_segment(word, 'execution id')}/"
-
-
-def _segment(word: str, what: str) -> str:
-    """``word`` as one URL path segment; a WatchError when it cannot be an id."""
-    if not _ID.fullmatch(word):
-        raise WatchError(f"{word[:60]!r} is not an {what}", usage=True)
-    return quote(word)
-
-
-def get(session: Any, api: Api, where: str, what: str) -> dict[str, Any]:
-    """A JSON object from ``where`` (a path, or a ``next`` page's address on the same host);
-    a :class:`WatchError` saying plainly what went wrong (``what``: what was asked for)."""
-    import requests
-
-    url = api.base + where if where.startswith("/") else where
-    if not url.startswith(api.base + "/"):
-        raise WatchError(f"{api.where} pointed elsewhere for the next page: not followed")
-    headers = {"Accept": "application/json"}
-    if api.token:
-        headers["Authorization"] = f"Token {api.token}"
-    try:
-        response = session.get(
-            url,
-            headers=headers,
-            timeout=(CONNECT_TIMEOUT, READ_TIMEOUT),
-            allow_redirects=False,  # never carry the token to another address
-        )
-    except requests.RequestException as exc:
-        raise WatchError(f"cannot reach {api.where} ({type(exc).__name__})", False) from None
-    code = response.status_code
-    if code == 401:
-        raise WatchError(
-            f"{api.where} refused the API token (HTTP 401): check VALOHAI_TOKEN or `vh login`"
-        )
-    if code == 403:
-        raise WatchError(f"this token may not see {what} (HTTP 403)")
-    if code == 404:
-        raise WatchError(f"no {what} on {api.where} (HTTP 404): check the id")
-    if code != 200:
-        raise WatchError(f"{api.where} answered HTTP {code}", lasting=code < 500 and code != 429)
-    try:
-        data = response.json()
-    except ValueError:
-        data = None
-    if not isinstance(data, dict):
-        raise WatchError(f"{api.where} did not answer with {what} (not a JSON object)")
-    return data
-
-
-def fetch(session: Any, api: Api, execution: str, project: str | None = None) -> dict[str, Any]:
-    """One execution (by id or counter) as a dict."""
-    path = execution_path(execution, project)
-    return get(session, api, path, f"execution {clean(execution, 60)}")
-
-
-def list_all(session: Any, api: Api, path: str, what: str) -> list[dict[str, Any]]:
-    """Every result of a list endpoint, following its ``next`` pages (at most ``MAX_PAGES``)."""
-    results: list[dict[str, Any]] = []
-    where = path
-    for _ in range(MAX_PAGES):
-        page = get(session, api, where, what)
-        items = page.get("results")
-        if not isinstance(items, list):
-            raise WatchError(f"{api.where} did not answer with a list of {what}")
-        results += [item for item in items if isinstance(item, dict)]
-        following = page.get("next")
-        if not isinstance(following, str) or not following:
-            break
-        where = following
-    return results
-
-
-def header(data: dict[str, Any], execution: str, ansi: bool) -> str:
-    """``#42 train (my-project) · started``: who the status belongs to, and its state."""
-    project = data.get("project")
-    name = project.get("name") if isinstance(project, dict) else None
-    counter = data.get("counter")
-    step = data.get("step")
-    parts = [f"#{counter}" if isinstance(counter, int) else execution]
-    if isinstance(step, str) and step:
-        parts.append(step)
-    if isinstance(name, str) and name:
-        parts.append(f"({name})")
-    status = str(data.get("status") or "unknown")
-    state = render.Text(status, STATUS_COLOR.get(status))
-    title = render.fit(" ".join(clean(p, 60) for p in parts), 70)
-    return f"{title} · {render.render_element(state, 40, ansi)}"
-
-
-def frame(data: dict[str, Any], execution: str, width: int, ansi: bool) -> list[str]:
-    """The lines of one redraw: the header, then the status, each at most ``width`` wide."""
-    detail = data.get("status_detail")
-    lines = [header(data, execution, ansi)]
-    if isinstance(detail, str) and detail.strip():
-        lines += render.render(detail, width, ansi)
-    else:
-        lines.append("(no status yet)")
-    return lines
-
-
-class Screen:
-    """Draws frames: in place on a terminal (cursor up, clear), one after another elsewhere."""
-
-    def __init__(self, out: TextIO, in_place: bool) -> None:
-        """Draw on ``out``, replacing the previous frame when ``in_place``."""
-        self.out = out
-        self.in_place = in_place
-        self._drawn = 0
-        self._last: list[str] | None = None
-
-    def draw(self, lines: list[str], note: str = "") -> None:
-        """Show a frame (and a note under it) unless it is the one already shown."""
-        shown = lines + ([note] if note else [])
-        if shown == self._last:
-            return
-        if self.in_place:
-            up = f"\x1b[{self._drawn}F" if self._drawn else ""
-            self.out.write(up + "\x1b[J" + "\n".join(shown) + "\n")
-        else:
-            self.out.write(("\n" if self._last is not None else "") + "\n".join(shown) + "\n")
-        self.out.flush()
-        self._drawn = len(shown)
-        self._last = shown
-
-
-# -- many executions at once ----------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class Group:
-    """Executions watched together: a task's, a pipeline's, or a project's running ones."""
-
-    kind: str  # "task", "pipeline" or "project"
-    ident: str
-
-    def collect(self, session: Any, api: Api, known: dict[str, dict[str, Any]]) -> list[Any]:
-        """The group's executions now, oldest first; ``known`` keeps those seen before.
-
-        A project's list holds only started executions: one that left it is asked for once
-        more, for how it ended. A pipeline's executions are its nodes' (``GET
-        /api/v0/pipelines/{id}/``, as valohai-cli reads a pipeline); a node with none yet
-        shows as its name and status.
-        """
-        ident = _segment(self.ident, f"{self.kind} id")
-        if self.kind == "task":
-            found = list_all(session, api, f"/api/v0/executions/?task={ident}", "executions")
-        elif self.kind == "project":
-            path = f"/api/v0/executions/?project={ident}&status=started"
-            found = list_all(session, api, path, "executions")
-            ids = {str(e.get("id")) for e in found}
-            for key, seen in known.items():
-                if key not in ids and seen.get("status") not in ENDED:
-                    found.append(fetch(session, api, key))
-        else:
-            pipeline = get(session, api, f"/api/v0/pipelines/{ident}/", f"pipeline {ident}")
-            nodes = pipeline.get("nodes")
-            found = []
-            for node in nodes if isinstance(nodes, list) else []:
-                if not isinstance(node, dict) or node.get("type", "execution") != "execution":
-                    continue
-                inner = node.get("execution")
-                if isinstance(inner, str):  # an id rather than the execution itself
-                    inner = fetch(session, api, inner)
-                if isinstance(inner, dict):
-                    found.append(inner)
-                else:
-                    found.append({"id": node.get("id"), "step": node.get("name"),
-                                  "status": node.get("status")})  # fmt: skip
-        for execution in found:
-            known[str(execution.get("id"))] = execution
-        return list(known.values())
-
-
-def row(data: dict[str, Any], width: int, ansi: bool) -> str:
-    """One execution in one line: counter, status, its first gauge with its label (or its
-    first text), its first sparkline; at most ``width`` visible characters."""
-    counter = data.get("counter")
-    name = f"#{counter}" if isinstance(counter, int) else clean(str(data.get("step") or "?"), 12)
-    status = clean(str(data.get("status") or "unknown"), 9)
-    detail = data.get("status_detail")
-    elements = render.parse(detail if isinstance(detail, str) else None)
-    gauge = next((e for e in elements if isinstance(e, render.Gauge)), None)
-    spark = next((e for e in elements if isinstance(e, render.Sparkline) and e.values), None)
-    text = next((e for e in elements if isinstance(e, (render.Text, render.Plain))), None)
-    state = render.render_element(render.Text(status.ljust(9), STATUS_COLOR.get(status)), 20, ansi)
-    head = f"{name:>6}  {state}"
-    used = max(len(name), 6) + 2 + 9
-    bar = ""
-    if gauge is not None:
-        bar = f"  {render.gauge_bar(gauge.fraction, ROW_CELLS)} {gauge.fraction * 100:3.0f}%"
-        used += len(bar)
-    chart = f"  {render.blocks(spark.values, ROW_CELLS)}" if spark is not None else ""
-    used += len(chart)
-    label = gauge.label if gauge is not None else (text.text if text is not None else "")
-    room = max(width - used - 2, 0)
-    label = f"  {render.fit(label, room)}" if label and room > 1 else ""
-    return head + bar + label + chart
-
-
-def board(group: Group, rows: list[dict[str, Any]], width: int, ansi: bool) -> list[str]:
-    """The lines of one redraw of many executions: a title, then one row each."""
-    ended = sum(1 for r in rows if r.get("status") in ENDED)
-    plural = "s" if len(rows) != 1 else ""
-    title = f"{group.kind} {clean(group.ident, 40)} · {len(rows)} execution{plural}, {ended} ended"
-    return [render.fit(title, width)] + [row(r, width, ansi) for r in rows]
-
-
-def watch_many(session: Any, api: Api, group: Group, interval: float, once: bool) -> int:
-    """Draw the group's executions until every one has ended (0)."""
-    out = sys.stdout
-    tty = out.isatty()
-    ansi = tty and not os.environ.get("NO_COLOR")
-    interval = max(interval, MIN_LIST_INTERVAL)
-    screen = Screen(out, in_place=tty and not once)
-    known: dict[str, dict[str, Any]] = {}
-    rows = group.collect(session, api, known)  # the first answer decides: fail fast
-    if not rows:
-        running = "running " if group.kind == "project" else ""
-        out.write(f"no {running}executions in {group.kind} {clean(group.ident, 40)}\n")
-        return 0
-    while True:
-        width = shutil.get_terminal_size().columns - 1 if tty else 100
-        screen.draw(board(group, rows, width, ansi))
-        if once or all(r.get("status") in ENDED for r in rows):
-            return 0
-        time.sleep(interval)
-        try:
-            rows = group.collect(session, api, known)
-        except WatchError as exc:
-            if exc.lasting:
-                raise
-            screen.draw(board(group, rows, width, ansi), f"({exc}; retrying)")
-
-
-def watch_one(session: Any, api: Api, execution: str, project: str | None, args: Any) -> int:
-    """Draw one execution's status until it ends (0)."""
-    out = sys.stdout
-    tty = out.isatty()
-    ansi = tty and not os.environ.get("NO_COLOR")
-    interval = max(args.interval, MIN_POLL_INTERVAL)
-    screen = Screen(out, in_place=tty and not args.once)
-    data = fetch(session, api, execution, project)  # the first answer decides: fail fast
-    while True:
-        width = shutil.get_terminal_size().columns - 1 if tty else 100
-        screen.draw(frame(data, execution, width, ansi))
-        if args.once or data.get("status") in ENDED:
-            return 0
-        time.sleep(interval)
-        try:
-            data = fetch(session, api, execution, project)
-        except WatchError as exc:
-            if exc.lasting:
-                raise
-            screen.draw(frame(data, execution, width, ansi), f"({exc}; retrying)")
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -421,12 +283,17 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
             "override them. No token is needed for a loopback --host such as vhtqdm preview's.",
             width=78,
         ),
-        epilog="examples:\n"
+        epilog="exit status: 0 once every execution has ended (whatever the outcome); 1 on an\n"
+        "error (a refused token, an unknown execution, an unreachable host); 2 on a bad\n"
+        "command line. With --exit-status: 0 if all completed, 1 if any failed, 3 if any was\n"
+        "stopped.\n\n"
+        "examples:\n"
         "  vhtqdm watch 42                 # execution #42 of the linked project\n"
         "  vhtqdm watch latest\n"
         "  vhtqdm watch 0185c5e9-…         # by id\n"
         "  vhtqdm watch --task 0185c5e9-…  # every execution of a task, a row each\n"
         "  vhtqdm watch --project 0185c5e9-…   # the project's running executions\n"
+        "  vhtqdm watch 42 --json --exit-status   # JSON lines, then exit as it ended\n"
         "  vhtqdm watch --host http://127.0.0.1:8765 preview   # a running vhtqdm preview\n",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
@@ -449,47 +316,73 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"seconds between redraws (default 5, at least {MIN_POLL_INTERVAL:g}; "
         f"{MIN_LIST_INTERVAL:g} for many executions)",
     )
-    parser.add_argument("--once", action="store_true", help="print one frame and exit")
+    parser.add_argument("--once", action="store_true", help="show the executions once and exit")
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print JSON objects, one line per execution whenever it changes, instead of frames",
+    )
+    parser.add_argument(
+        "--exit-status",
+        action="store_true",
+        help="once all have ended, exit 0 if all completed, 1 if any failed, 3 if any was stopped",
+    )
     parser.set_defaults(run=run, parser=parser)
 
 
-def group_of(args: argparse.Namespace, project: str | None) -> Group | None:
-    """The executions to watch together, or None for one execution; WatchError if unclear."""
-    if args.task or args.pipeline:
-        if args.execution is not None:
-            raise WatchError("give an EXECUTION or --task/--pipeline, not both", usage=True)
-        return Group("task", args.task) if args.task else Group("pipeline", args.pipeline)
-    if args.execution is not None:
-        return None
-    if project is not None and (args.project or os.environ.get("VALOHAI_PROJECT")):
-        return Group("project", project)
-    raise WatchError(
-        "give an EXECUTION (42, #42, latest or an id), or --task, --pipeline or --project",
-        usage=True,
-    )
+def _say(message: str) -> None:
+    """One line on stderr."""
+    sys.stderr.write(f"vhtqdm watch: {message}\n")
 
 
-def run(args: argparse.Namespace) -> int:
-    """Watch until the execution(s) end (0), or fail with one clear message (1; 2: usage)."""
+def run(args: argparse.Namespace, clock: Clock | None = None, pace: Pace | None = None) -> int:
+    """Watch until the execution(s) end (0, or their outcome with ``--exit-status``), or fail with
+    one clear message (1; 2: a bad command line). ``clock`` and ``pace``: the system's."""
+    clock, pace = clock or Clock(), pace or Pace()
     try:
-        args.interval = seconds(args.interval)
+        interval = seconds(args.interval)
     except ValueError as exc:
-        sys.stderr.write(f"vhtqdm watch: {exc}\n")
+        _say(str(exc))
+        return 2
+    if args.once and args.exit_status:
+        _say("--exit-status waits for the end, --once does not: give one of them")
         return 2
     try:
         try:
             login = read_login(os.environ, Path.cwd())
         except LoginError as exc:
-            raise WatchError(f"valohai-cli's settings: {exc}") from None
+            raise ApiError(f"valohai-cli's settings: {exc}") from None
         project = (args.project or os.environ.get("VALOHAI_PROJECT", "")).strip() or login.project
-        group = group_of(args, project)
+        source = source_of(args, project)
         api = api_from(args.host, os.environ, login)
-        session = api_session(api)
-        if group is not None:
-            return watch_many(session, api, group, args.interval, args.once)
-        return watch_one(session, api, args.execution, project, args)
-    except WatchError as exc:
-        sys.stderr.write(f"vhtqdm watch: {exc}\n")
+        view: View
+        if args.json:
+            view = JsonView(sys.stdout, sys.stderr)
+        else:
+            terminal = screen.Terminal.of(sys.stdout, os.environ)
+            view = TerminalView(terminal, source, terminal.tty and not args.once)
+        pause = max(interval, pace.many if isinstance(source, Group) else pace.one)
+        with Client(api) as client:
+            readings = follow(source, client, view, clock, interval=pause, once=args.once)
+        if not readings and isinstance(source, Group):
+            running = "running " if source.kind == "project" else ""
+            view.say(f"no {running}executions in {source.title}")
+    except ApiError as exc:
+        _say(str(exc))
         return 2 if exc.usage else 1
     except KeyboardInterrupt:
         return 130
+    except BrokenPipeError:  # the reader went away (`vhtqdm watch --json | head -n 1`)
+        _quiet_stdout()
+        return 141
+    return outcome(readings) if args.exit_status else 0
+
+
+def _quiet_stdout() -> None:
+    """Point stdout at /dev/null, so that the interpreter's last flush cannot fail again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError):  # no file descriptor of its own (captured): nothing to do
+        pass
