@@ -12,18 +12,9 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from vhtqdm._cli.progress import Series, clock_seconds, reading, record
-from vhtqdm._compose import (
-    MAX_BARS,
-    BarView,
-    MetricView,
-    Note,
-    compose,
-    gauge_line,
-    sparkline_line,
-    text_line,
-)
-from vhtqdm._job import Job
-from vhtqdm._stall import Stall
+from vhtqdm._compose import compose, gauge_line, sparkline_line, text_line
+from vhtqdm._limits import MAX_BARS
+from vhtqdm._views import BarView, Job, MetricView, Milestone, Stall
 
 SEEN = datetime(2025, 3, 1, 19, 0, 0, tzinfo=timezone.utc)
 
@@ -288,7 +279,9 @@ def test_what_the_composer_writes_is_read_back(
     stall: Stall | None,
     milestone: str | None,
 ) -> None:
-    status = compose(bars, metrics, Note(milestone) if milestone else None, job=job, stall=stall)
+    status = compose(
+        bars, metrics, Milestone(milestone) if milestone else None, job=job, stall=stall
+    )
     data = read_record(status)
     dumped(data)
     assert data["stalled"] is (stall is not None)
