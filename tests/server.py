@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Callable
@@ -58,6 +59,7 @@ class StatusServer:
 
     def __init__(self, protocol: str = "HTTP/1.1") -> None:
         self.posts: list[Post] = []
+        self.execution = f"e-{uuid.uuid4().hex[:12]}"
         self.answer = Answer()
         self.script: list[Answer] = []
         # Decides by the request's body before ``script`` and ``answer`` when it returns one.
@@ -88,7 +90,9 @@ class StatusServer:
 
     @property
     def url(self) -> str:
-        return f"http://127.0.0.1:{self.port}/api/v0/executions/e-1/status/"
+        """The status URL: one execution's, never another test's (a job a test left running,
+        holding its execution's claim, must not meet a later server that got its port)."""
+        return f"http://127.0.0.1:{self.port}/api/v0/executions/{self.execution}/status/"
 
     def _handle(self, handler: BaseHTTPRequestHandler) -> None:
         length = int(handler.headers.get("Content-Length") or 0)

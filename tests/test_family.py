@@ -496,7 +496,8 @@ def test_log_lines_metadata_and_writes_share_stdout_line_by_line(
     assert "\r" not in run.out and run.err == ""
     lines = [line for line in run.out.split("\n") if line]
     assert "checkpoint saved" in lines
-    assert lines[-1].startswith("fit: 100%")
+    assert any(line.startswith("fit: 100%") for line in lines[-2:])
+    assert json.loads([line for line in lines if line.startswith("{")][-1])["step"] == 30
     for line in lines:
         assert line.startswith(("fit:", "checkpoint saved")) or "step" in json.loads(line)
 

@@ -225,7 +225,7 @@ def test_the_token_goes_in_the_headers_and_the_body_is_json(valohai: StatusServe
     assert vhtqdm.flush(5)
     post = valohai.last
     assert post is not None
-    assert post.method == "POST" and post.path == "/api/v0/executions/e-1/status/"
+    assert post.method == "POST" and post.path == f"/api/v0/executions/{valohai.execution}/status/"
     assert post.headers["Authorization"].startswith("Token ")
     assert post.headers["Content-Type"] == "application/json"
     assert set(post.body) == {"status_detail"}

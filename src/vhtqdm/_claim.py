@@ -21,7 +21,7 @@ import sys
 from collections.abc import Mapping
 
 _ABSTRACT = sys.platform.startswith("linux")
-_held: list[int | socket.socket] = []  # this process's claim: its socket (and lock descriptor)
+_held: list[tuple[socket.socket, int]] = []  # this process's claims: socket, lock (-1: none)
 
 
 def key(url: str, headers: Mapping[str, str]) -> str:
@@ -63,26 +63,35 @@ def listen(name: str) -> socket.socket | None:
         if lock >= 0:
             os.close(lock)
         return None
-    _held.append(sock)
-    if lock >= 0:
-        _held.append(lock)
+    _held.append((sock, lock))
     return sock
 
 
-def forget(release: bool = False) -> None:
-    """Close this process's descriptors of the claim. In a forked child the parent keeps its
-    claim (its own descriptors hold it). ``release`` (the holder, ``_process.reset``): the claim
-    ends at once, also for a thread blocked reading the socket (a close alone would keep the
-    name bound until that read returns)."""
+def release(sock: socket.socket) -> None:
+    """End the claim ``sock`` holds, now: its reader (blocked in ``recv``) wakes up, and the name
+    is free for another process at once (a close alone keeps it bound until that read returns)."""
+    for held in [h for h in _held if h[0] is sock]:
+        _held.remove(held)
+        _close(held, shutdown=True)
+
+
+def forget() -> None:
+    """Close this process's descriptors of its claims (a forked child's copies: the parent keeps
+    its claim, its own descriptors hold it; a shutdown would end the parent's too)."""
     while _held:
-        held = _held.pop()
+        _close(_held.pop(), shutdown=False)
+
+
+def _close(held: tuple[socket.socket, int], shutdown: bool) -> None:
+    sock, lock = held
+    with contextlib.suppress(OSError):
+        if shutdown:
+            sock.shutdown(socket.SHUT_RDWR)
+    with contextlib.suppress(OSError):
+        sock.close()
+    if lock >= 0:
         with contextlib.suppress(OSError):
-            if isinstance(held, socket.socket):
-                if release:
-                    held.shutdown(socket.SHUT_RDWR)  # wakes the reader; shared with no child
-                held.close()
-            else:
-                os.close(held)
+            os.close(lock)
 
 
 def _flock(path: str) -> int:

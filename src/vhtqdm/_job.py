@@ -55,33 +55,30 @@ def _paced(done: float, elapsed: float) -> Job:
 
 
 class Tracker:
-    """Which live outermost bar is a job, and the fraction last shown for it.
-
-    The outermost bar is a job once a bar ran inside it, unless it is ``reset()`` for rounds
-    (Lightning's epoch bar): a count going back is a new round. The fraction never falls below
-    the latest one shown for the same outer round.
+    """The fraction last shown for the job's outer bar, so that it never falls back within a
+    round: when an epoch's eval bar starts after its train bar, the job holds instead of
+    falling back to the epoch's start. An outer bar whose count goes back was ``reset()`` for
+    another round (Lightning's epoch bar): a job only when declared the whole run.
     """
 
     def __init__(self) -> None:
-        self._nested: set[int] = set()  # live outermost bars that had a bar inside them
-        self._rounds: set[int] = set()  # live outermost bars reset for another round
+        self._rounds: set[int] = set()  # outer bars seen going back: reset for rounds
         self._floor: tuple[int, float, float] = (-1, 0.0, 0.0)  # outer key, its n, fraction
 
-    def update(self, keys: Sequence[int], bars: Sequence[BarView]) -> Job | None:
-        """The job's progress from the live bars (outermost first) and their keys."""
+    def update(self, keys: Sequence[int], bars: Sequence[BarView], run: bool) -> Job | None:
+        """The job's progress from its chain of nested bars (outermost first: bars ran inside
+        the first) and their keys; ``run``: the outer bar was declared the whole run."""
         if not bars:
             return None
         outer = keys[0]
-        self._nested &= set(keys)
-        self._rounds &= set(keys)
-        if len(keys) > 1:
-            self._nested.add(outer)
         key, count, floor = self._floor
+        if key != outer:
+            self._rounds &= {outer}
         if key != outer or not bars[0].n >= count:
             floor = 0.0
             if key == outer:  # its count went back: reset() for another round
                 self._rounds.add(outer)
-        nested = outer in self._nested and outer not in self._rounds
+        nested = run or outer not in self._rounds
         job = progress(bars, nested=nested, floor=floor)
         if job is not None:
             self._floor = (outer, bars[0].n, job.fraction)

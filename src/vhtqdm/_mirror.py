@@ -152,13 +152,17 @@ class Mirror:
         self._progress.observe({item.key: view.n for item, view in zip(live, story.bars)}, now)
         job = stall = None
         if live:
-            job = self._jobs.update([item.key for item in live], story.bars)
-            step = _stall.usual_step(story.bars[-1].rate)
+            chain = story.chain
+            if chain:
+                keys = [item.key for item in live[:chain]]
+                job = self._jobs.update(keys, story.bars[:chain], story.run)
+            inner = story.bars[max(chain, 1) - 1]  # the innermost bar of the job, or the first
+            step = _stall.usual_step(inner.rate)
             stall = _stall.stalled(self._progress.advanced, now, self.settings.stall_after, step)
         self.job = job
         bars, header, running = story.bars, None, bool(live)
         if peers is not None:
-            more, header, busy = peers.compose(story.bars if live else [], now)
+            more, header, busy = peers.compose(story.bars, now)
             if story.over:  # at exit a relayed bar still running is a worker's last word, stale
                 more, busy = [bar for bar in more if bar.outcome != RUNNING], False
             bars, running = [*bars, *more], running or busy

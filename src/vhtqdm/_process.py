@@ -291,17 +291,14 @@ def flush(timeout: float | None = None) -> bool:
 
 
 def reset() -> None:
-    """Forget the process's mirror and its claim (tests: the next bar resolves the configuration
-    again, and another process may post to the executions it mirrored)."""
+    """Forget the process's mirror and end its claim (tests: the next bar resolves the
+    configuration again, and another process may post to the executions it mirrored)."""
     global _current, _router, _resolved
-    from . import _claim
-
     if _current is not None:
         _current.sender.shutdown()
         _current.dead = True
     if _router is not None:
-        _router.close()
+        _router.close(wait=2.0)
     _current = _router = None
     _resolved = False
     _log.reset()
-    _claim.forget(release=True)

@@ -10,6 +10,7 @@ waiting on a lock could deadlock.
 from __future__ import annotations
 
 import itertools
+import threading
 import time
 import weakref
 from collections import OrderedDict, deque
@@ -18,7 +19,7 @@ from typing import Any, NamedTuple
 
 from . import _tricks
 from ._limits import MAX_ENDED, MAX_PHASES, MAX_ROUNDS
-from ._text import clean, series_label
+from ._text import clean, desc_pattern, desc_text, series_label
 from ._views import (
     COMPLETE,
     EARLY,
@@ -123,28 +124,46 @@ class Live(NamedTuple):
 
 
 class Story(NamedTuple):
-    """What the status tells of the bars: the live ones (else the last ended), the run's earlier
-    phases, the milestone, how the job ended."""
+    """What the status tells of the bars: the live ones (the job's chain first: the outermost
+    bar and the bars nested in it), else the last ended; the run's earlier phases, the
+    milestone, how the job ended."""
 
     live: list[Live]
-    bars: list[BarView]  # the live bars' views, outermost first; else the bars that ended last
+    chain: int  # the first ``chain`` live bars are nested one in the other (0: there is no job)
+    run: bool  # the chain's outer bar was declared the whole run (an adapter knows its total)
+    bars: list[BarView]  # the live bars' views, in ``live``'s order; else the bars that ended last
     phases: list[BarView]
     milestone: Milestone | None
     ending: Ending | None
     over: bool  # the process is exiting
 
 
+class _Family(NamedTuple):
+    """Where a bar was started: its thread, the bar it runs inside (None: none), its kind."""
+
+    thread: int
+    parent: int | None
+    pattern: str
+
+
 class Record:
-    """Live bars, recently ended bars, phases, the milestone and the ending of one process."""
+    """Live bars, recently ended bars, phases, the milestone and the ending of one process.
+
+    Nesting: a bar started while another bar of the same thread runs is nested in it (an epoch's
+    batches), unless both are of one kind (``shard 3`` beside ``shard 2``: siblings). Bars of
+    other threads are never nested: they run side by side.
+    """
 
     def __init__(self) -> None:
         self._keys = itertools.count()
         self._live: dict[int, weakref.ref[Any]] = {}
+        self._family: dict[int, _Family] = {}  # live bars' families
+        self._had_child: set[int] = set()  # live bars a bar was nested in (epoch bars)
         self._ended: list[tuple[int, int, BarView]] = []  # closed since the last start (row, key)
-        # Outermost bars that ended (train, then eval, then test): the run's story, newest kept.
-        self._phases: deque[tuple[int, BarView]] = deque(maxlen=MAX_PHASES)
+        # Outermost bars that ended (train, then eval, then test): the run's story, newest kept;
+        # bars of one kind in a row are one entry (file_*.parquet, 3000 bars).
+        self._phases: deque[tuple[int, str, BarView]] = deque(maxlen=MAX_PHASES)
         self._rounds: OrderedDict[str, float] = OrderedDict()  # series label -> ended rounds' steps
-        self._nested: set[int] = set()  # live outermost bars a bar started below
         self.milestone: Milestone | None = None
         self.ending: Ending | None = None
         self.over = False  # end() ran: the process is exiting
@@ -157,10 +176,16 @@ class Record:
         bar._vh_key = key
         self._ended = []  # only bars closed since the latest start make up the final status
         first = not self._live
-        if not first:
-            live = self.live()
-            if live and live[0].row < screen_row(bar):
-                self._nested.add(live[0].key)  # an epoch bar: its rounds are the run's epochs
+        thread = threading.get_ident()
+        pattern = desc_pattern(getattr(bar, "desc", ""))
+        parent = None
+        mine = [k for k in self._live if self._family.get(k, _NOBODY).thread == thread]
+        if mine:
+            inner = self._family[mine[-1]]
+            parent = inner.parent if inner.pattern == pattern else mine[-1]
+        if parent is not None:
+            self._had_child.add(parent)
+        self._family[key] = _Family(thread, parent, pattern)
         self._live[key] = weakref.ref(bar)
         return first
 
@@ -169,8 +194,9 @@ class Record:
         key = getattr(bar, "_vh_key", None)
         if key is None or self._live.pop(key, None) is None:
             return None
-        self._nested.discard(key)
-        self._settle(key, bar, outcome_of(bar))
+        family = self._family.pop(key, _NOBODY)
+        self._had_child.discard(key)
+        self._settle(key, bar, outcome_of(bar), family.parent is None)
         self.round_ended(bar)
         return not self._live
 
@@ -196,15 +222,21 @@ class Record:
         return n + done if done and isinstance(n, (int, float)) else n
 
     def epoch_of(self, bar: Any) -> object:
-        """The epoch ``bar`` runs in: the count of the outermost live bar when it is drawn above
-        ``bar``, or when it is ``bar`` itself and bars ran inside it; else None."""
-        live = self.live()
-        if not live:
+        """The epoch ``bar`` runs in: the count of the outermost bar it is nested in, or its own
+        when bars were nested in it; else None."""
+        key = getattr(bar, "_vh_key", None)
+        family = self._family.get(key) if isinstance(key, int) else None
+        if family is None or not isinstance(key, int):
             return None
-        outer = live[0]
-        if outer.bar is bar:
-            return loop_count(bar) if outer.key in self._nested else None
-        return loop_count(outer.bar) if outer.row < screen_row(bar) else None
+        root: int = key
+        while family is not None and family.parent is not None:
+            root = family.parent
+            family = self._family.get(root)
+        if root == key:
+            return loop_count(bar) if key in self._had_child else None
+        ref = self._live.get(root)
+        outer = ref() if ref is not None else None
+        return loop_count(outer) if outer is not None else None
 
     def set_milestone(self, text: str | None, color: str | None) -> None:
         self.milestone = Milestone(str(text), color) if text else None
@@ -227,9 +259,9 @@ class Record:
             bar = ref()
             if bar is not None:
                 outcome = outcome_of(bar)
-                self._settle(key, bar, kind if kind and outcome != COMPLETE else outcome)
-        self._live.clear()
-        self._nested.clear()
+                root = self._family.get(key, _NOBODY).parent is None
+                self._settle(key, bar, kind if kind and outcome != COMPLETE else outcome, root)
+        self._forget_live()
         if kind:
             self._ended = [
                 (row, key, replace(v, outcome=kind) if v.outcome == EARLY else v)
@@ -243,9 +275,13 @@ class Record:
     def forget_bars(self) -> list[Any]:
         """Drop every live bar (the token was refused); returns them, so they can let go."""
         bars = [bar for bar in (ref() for ref in list(self._live.values())) if bar is not None]
-        self._live.clear()
-        self._nested.clear()
+        self._forget_live()
         return bars
+
+    def _forget_live(self) -> None:
+        self._live.clear()
+        self._family.clear()
+        self._had_child.clear()
 
     # -- what the status reads ------------------------------------------------------------------
 
@@ -266,29 +302,58 @@ class Record:
     def views(self) -> tuple[list[BarView], bool]:
         """This process's bars as the status shows them (the live ones, else the ended ones),
         and whether any runs."""
-        live = self.live()
-        if live:
-            return [view(item.bar) for item in live], True
-        return [v for _, _, v in sorted(self._ended, key=lambda item: item[:2])], False
+        story = self.story()
+        return story.bars, bool(story.live)
 
     def story(self) -> Story:
         """Everything the status tells of the bars, read once."""
         live = self.live()
+        chain: list[Live] = []
+        run = False
         if live:
+            family = self._family.copy()
+            roots = [item for item in live if family.get(item.key, _NOBODY).parent is None]
+            if roots:  # the first root and, in turn, the latest bar nested in each
+                chain = [roots[0]]
+                while True:
+                    inner = [i for i in live if family.get(i.key, _NOBODY).parent == chain[-1].key]
+                    if not inner:
+                        break
+                    chain.append(max(inner, key=lambda item: item.key))
+                run = bool(getattr(chain[0].bar, "_vh_run", False))
+            rest = [item for item in live if item not in chain]
+            live = chain + rest
             bars = [view(item.bar) for item in live]
-            phases = [v for _, v in self._phases]
+            phases = [v for _, _, v in self._phases]
         else:
             ended = sorted(self._ended, key=lambda item: item[:2])
             bars = [v for _, _, v in ended]
             shown = {key for _, key, _ in ended}  # drawn as gauges: not again as phase lines
-            phases = [v for key, v in self._phases if key not in shown]
-        return Story(live, bars, phases, self.milestone, self.ending, self.over)
+            phases = [v for key, _, v in self._phases if key not in shown]
+        nested = chain and (len(chain) > 1 or chain[0].key in self._had_child)
+        chained = len(chain) if chain and (nested or run) else 0
+        return Story(live, chained, run, bars, phases, self.milestone, self.ending, self.over)
 
-    def _settle(self, key: int, bar: Any, outcome: str) -> None:
-        """Keep a closed bar's final state for the status shown once no bar runs."""
+    def _settle(self, key: int, bar: Any, outcome: str, root: bool) -> None:
+        """Keep a closed bar's final state for the status shown once no bar runs, and an
+        outermost bar's as a phase of the run (unless it is no phase: a sanity check)."""
         row, final = screen_row(bar), view(bar, outcome)
         self._ended.append((row, key, final))
         if len(self._ended) > MAX_ENDED:
             del self._ended[0]
-        if row == 0:
-            self._phases.append((key, final))
+        if not root or getattr(bar, "_vh_phase", True) is False:
+            return
+        pattern = desc_pattern(final.desc)
+        phases = self._phases
+        if phases and phases[-1][1] == pattern and phases[-1][2].outcome == outcome:
+            _, _, last = phases.pop()  # one more bar of that kind: one entry for them all
+            final = replace(
+                final,
+                desc=pattern if pattern != desc_text(final.desc) else final.desc,
+                runs=last.runs + 1,
+                elapsed=last.elapsed + final.elapsed,
+            )
+        phases.append((key, pattern, final))
+
+
+_NOBODY = _Family(-1, None, "")

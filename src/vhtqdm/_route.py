@@ -22,6 +22,7 @@ import contextlib
 import errno
 import os
 import socket
+import threading
 import time
 from collections.abc import Mapping
 from contextlib import AbstractContextManager
@@ -172,6 +173,9 @@ class Router:
         self._name = ""
         self._listener: Listener | None = None
         self._listen_after = float("inf")  # a listener thread that could not start: retry then
+        self._claim: socket.socket | None = None
+        self._listening: threading.Thread | None = None  # the listener's thread
+        self._closed = False
         self.role: Poster | Relay | None = None
 
     # -- the sender's route -----------------------------------------------------------------------
@@ -220,12 +224,19 @@ class Router:
         will post what it did, so it may take the claim even within its grace period."""
         self._claim_now = True
 
-    def close(self) -> None:
-        """Stop listening and relaying (the process is done, or must never send again)."""
+    def close(self, wait: float = 0.0) -> None:
+        """Stop listening and relaying, and end the claim (the process is done, or must never
+        send again: another process of the execution may post now). ``wait``: seconds to wait
+        for the listener's thread to end (the name is free only once its read has returned)."""
+        self._closed = True
         if self._listener is not None:
             self._listener.stop()
+        if self._claim is not None:
+            _claim.release(self._claim)
         if isinstance(self.role, Relay):
             self.role.close()
+        if wait > 0 and self._listening is not None:
+            self._listening.join(wait)
 
     # -- roles ----------------------------------------------------------------------------------
 
@@ -236,6 +247,10 @@ class Router:
         sock = _claim.listen(self._name)
         if sock is None:
             return False
+        if self._closed:  # closed while deciding (a reset): the claim is not ours to keep
+            _claim.release(sock)
+            return False
+        self._claim = sock
         old = self.role
         self.role = self._poster(sock)
         if isinstance(old, Relay):
@@ -255,7 +270,7 @@ class Router:
         listener = self._listener
         if listener is None:
             return
-        how, _ = _threads.start(listener.run, "vhtqdm-listen")
+        how, self._listening = _threads.start(listener.run, "vhtqdm-listen")
         self._listen_after = (
             self._clock() + _threads.RETRY if how == _threads.LATER else float("inf")
         )

@@ -45,6 +45,15 @@ def series_label(desc: object) -> str:
     return " ".join(word for word in desc_text(desc).split() if not _NUMERIC.fullmatch(word))
 
 
+_DIGITS = re.compile(r"\d+")
+
+
+def desc_pattern(desc: object) -> str:
+    """A description with its numbers as ``*``: ``file_2996.parquet`` is ``file_*.parquet``, so
+    bars made one per file, shard or fold are seen as one kind."""
+    return _DIGITS.sub("*", desc_text(desc))
+
+
 def format_value(value: object) -> str:
     """A postfix value as a short human string (4 significant digits for numbers)."""
     if isinstance(value, bool):

@@ -35,6 +35,7 @@ class BarView:
     unit_divisor: float = 1000
     outcome: str = RUNNING
     detail: str = ""  # why it ended, when its outcome does not say it: ``exit 3``
+    runs: int = 1  # ended bars of one kind this view stands for (``file_*.parquet``, 3000 bars)
 
 
 class MetricView(NamedTuple):
