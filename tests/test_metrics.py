@@ -66,12 +66,12 @@ def test_train_and_eval_keep_their_own_series_and_lines(valohai: StatusServer) -
         evaluate.close()
     texts = [e["text"] for e in metrics(valohai) if e["type"] == "text"]
     assert texts == [
-        f"train loss 0.13{DOT}min 0.1{DOT}max 0.33",
-        "lr 0.5",  # one bar only: its plain name
+        f"train loss 0.13{DOT}min 0.1{DOT}max 0.33",  # the loss first, the evaluation's next
         f"eval loss 3{DOT}min 3{DOT}max 5",
+        "lr 0.5",  # a schedule: text, not a curve; one bar only: its plain name
     ]
     sparks = [e["values"] for e in metrics(valohai) if e["type"] == "sparkline"]
-    assert sparks[2] == [5, 5, 4, 4, 3, 3]  # the eval series alone, across the epochs
+    assert sparks[1] == [5, 4, 3]  # the eval series alone: one point per evaluation
 
 
 def test_a_bar_described_per_epoch_keeps_one_series(valohai: StatusServer) -> None:

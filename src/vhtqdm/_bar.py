@@ -163,15 +163,18 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
                             series is not None
                             and -1.7976931348623157e308 <= value <= 1.7976931348623157e308
                         ):
-                            series.total += value
-                            series.last = value
-                            if value < series.low:  # noqa: PLR1730  # min() is a call
-                                series.low = value
-                            if value > series.high:  # noqa: PLR1730
-                                series.high = value
-                            series.room -= 1
-                            if not series.room:
-                                series.close()
+                            if series.once and value == series.last:
+                                pass  # an evaluation's value reported again: one point
+                            else:
+                                series.total += value
+                                series.last = value
+                                if value < series.low:  # noqa: PLR1730  # min() is a call
+                                    series.low = value
+                                if value > series.high:  # noqa: PLR1730
+                                    series.high = value
+                                series.room -= 1
+                                if not series.room:
+                                    series.close()
                         else:
                             mirror.metrics.add(self, book, key, value)
                     text = fmt(value)

@@ -243,10 +243,26 @@ def metric_text(metric: MetricView) -> tuple[str, str | None]:
     return " \u00b7 ".join(parts), shade
 
 
+_EVAL_WORDS = ("val", "eval", "test")
+
+
+def chart_rank(name: str) -> int:
+    """Which curves people look at first: a loss, then an evaluation's loss, then the other
+    evaluation metrics, then the rest (in the order they were first reported, within each)."""
+    text = name.lower()
+    evaluation = any(word in text for word in _EVAL_WORDS)
+    if "loss" in text:
+        return 1 if evaluation else 0
+    return 2 if evaluation else 3
+
+
 def metric_lines(metrics: Sequence[MetricView]) -> list[str]:
-    """For each charted metric a text then its sparkline; the rest share one summary line."""
+    """For each charted metric a text then its sparkline, ranked (``chart_rank``), at most
+    ``MAX_CHARTS``; the rest share one summary line."""
     lines: list[str] = []
     rest: list[str] = []
+    charted = sorted((m for m in metrics if m.charted), key=lambda m: chart_rank(m.name))
+    metrics = [*charted, *(m for m in metrics if not m.charted)]
     for metric in metrics:
         if metric.charted and len(lines) < 2 * MAX_CHARTS:
             text, shade = metric_text(metric)

@@ -34,7 +34,7 @@ from typing import Any, Callable, NamedTuple
 
 from . import _tricks
 from ._limits import MAX_METADATA_KEYS, MAX_ROUNDS
-from ._metrics import Metrics, metric_value
+from ._metrics import Metrics, evaluation, metric_value, one_element
 from ._record import Record
 from ._text import series_label
 from ._views import Job
@@ -71,6 +71,7 @@ class Metadata:
         self._waiting: dict[str, _Waiting] = {}  # key -> its latest value not printed yet
         self._rounds: dict[str, object] = {}  # key -> the epoch of its latest printed value
         self._steps: dict[str, float] = {}  # series label -> the latest step printed
+        self._reported: dict[str, object] = {}  # key -> its latest plain value (evaluations)
 
     def report(self, bar: Any, pairs: Iterable[tuple[Any, object]]) -> None:
         """Values a bar's ``set_postfix`` was given (on the loop's thread)."""
@@ -88,6 +89,10 @@ class Metadata:
             if kind is float or kind is int:
                 if not -1.7976931348623157e308 <= raw <= 1.7976931348623157e308:  # type: ignore[operator]
                     continue  # NaN and infinities make no point
+                if evaluation(label, name):
+                    if self._reported.get(name) == raw:
+                        continue  # an evaluation's value reported again later: one point
+                    _bounded(self._reported, name, raw)
                 plain = True
             elif kind is bool or kind is str or not _numeric(raw):
                 continue
@@ -144,7 +149,7 @@ class Metadata:
                     continue  # not converted yet: it waits for the next line
                 value = shown
             self._waiting.pop(waiting.key, None)
-            self._rounds[waiting.key] = waiting.epoch
+            _bounded(self._rounds, waiting.key, waiting.epoch)
             step, epoch, values = lines.get(waiting.label, (waiting.step, waiting.epoch, {}))
             values[waiting.key] = value
             if _later(waiting.step, step):  # the description's latest step and epoch win
@@ -163,6 +168,13 @@ class Metadata:
             _write(bar, data)
 
 
+def _bounded(table: dict[str, object], key: str, value: object) -> None:
+    """``table[key] = value``, the oldest entry dropped beyond ``MAX_METADATA_KEYS``."""
+    if key not in table and len(table) >= MAX_METADATA_KEYS:
+        table.pop(next(iter(table)))
+    table[key] = value
+
+
 def _later(step: object, than: object) -> bool:
     try:
         return bool(step > than)  # type: ignore[operator]
@@ -172,7 +184,7 @@ def _later(step: object, than: object) -> bool:
 
 def _numeric(value: object) -> bool:
     """A value the status would chart once converted: a number or a 0-d array."""
-    return isinstance(value, Number) or getattr(value, "ndim", None) == 0
+    return isinstance(value, Number) or one_element(value)
 
 
 def _write(bar: Any, data: dict[str, object]) -> None:

@@ -10,6 +10,7 @@ Series are kept per bar description and key (``train loss`` and ``eval loss`` ap
 from __future__ import annotations
 
 import math
+import re
 from collections import deque
 from collections.abc import Iterable
 from numbers import Number, Real
@@ -21,6 +22,37 @@ from ._limits import MAX_LABELS, MAX_SERIES, MAX_SPECS, PENDING
 from ._series import Series
 from ._text import series_label
 from ._views import MetricView
+
+# Words of a key or description that say "an evaluation" (val_loss, eval_accuracy, test/acc).
+_EVALUATION = frozenset({"val", "valid", "validation", "eval", "evaluation", "test"})
+# Counters and schedules: shown as text, charted only when named in `sparklines=`.
+COUNTERS = frozenset(
+    {"epoch", "step", "global_step", "steps", "iteration", "iter", "it", "batch", "batch_idx",
+     "learning_rate", "lr", "samples", "num_samples", "total_flos"}
+)  # fmt: skip
+_WORD = re.compile(r"[A-Za-z]+")
+
+
+def evaluation(label: str, key: str) -> bool:
+    """Whether the series of ``key`` reported by bars labelled ``label`` is an evaluation's."""
+    words = _WORD.findall(f"{label} {key}".lower())
+    return any(word in _EVALUATION for word in words)
+
+
+def counter(key: str) -> bool:
+    """Whether ``key`` counts (epoch, step) or schedules (learning rate) rather than measures."""
+    return key.strip().lower() in COUNTERS
+
+
+def one_element(value: object) -> bool:
+    """A 0-d array or tensor, or a one-element 1-d one (``tensor([0.89])``): read as a number.
+    Only attributes are read (``ndim``, ``shape``): no device is waited on."""
+    if getattr(value, "ndim", None) == 0:
+        return True
+    try:
+        return tuple(getattr(value, "shape", ())) == (1,)
+    except Exception:
+        return False
 
 
 def metric_value(value: object) -> object:
@@ -40,7 +72,7 @@ def metric_value(value: object) -> object:
         except Exception:  # Fraction(10**400, 3) overflows; a subclass may refuse
             return _text(value)
     item = getattr(value, "item", None)
-    if item is not None and (getattr(value, "ndim", None) == 0 or getattr(value, "size", 2) == 1):
+    if item is not None and one_element(value):
         try:
             number = item()
         except Exception:
@@ -117,7 +149,7 @@ class Metrics:
                     "metrics", f"more than {MAX_SERIES} postfix keys: later ones are not shown"
                 )
                 return
-            series = book.setdefault(key, Series(self.window))
+            series = book.setdefault(key, Series(self.window, evaluation(book.label, key)))
             self._series.setdefault((book.label, key), series)
         kind = type(value)
         if kind is float or kind is int:
@@ -127,7 +159,7 @@ class Metrics:
         if (
             kind is not str
             and kind is not bool
-            and (isinstance(value, Number) or getattr(value, "ndim", None) == 0)
+            and (isinstance(value, Number) or one_element(value))
         ):
             pending = self._pending.get(series)
             if pending is None:
@@ -163,7 +195,27 @@ class Metrics:
                 views.append(self._view(label, key, series, keys[key] > 1))
             except Exception:
                 continue
+        self._check_specs(views)
         return views
+
+    def _check_specs(self, views: list[MetricView]) -> None:
+        """One warning for a key ``sparklines=`` names that no bar reports while one close to it
+        does (``los`` for ``loss``): that curve would be missing in silence."""
+        shown = {name for view in views for name in (view.name, view.name.rsplit(" ", 1)[-1])}
+        for book in list(self._books.values()):
+            for spec in book.specs:
+                if not isinstance(spec, frozenset) or not shown:
+                    continue
+                for wanted in sorted(spec - shown):
+                    import difflib  # only for a key that matches nothing
+
+                    near = difflib.get_close_matches(wanted, sorted(shown), n=1, cutoff=0.6)
+                    if near:
+                        _log.warn_once(
+                            f"sparklines:{wanted}",
+                            f"sparklines names {wanted[:40]!r}, which no bar reports "
+                            f"(did you mean {near[0]!r}?): no curve for it",
+                        )
 
     def _view(self, label: str, key: str, series: Series, shared: bool) -> MetricView:
         self._fold_pending(series)
@@ -171,9 +223,9 @@ class Metrics:
         book = self._books.get(label)
         specs = book.specs if book is not None else []
         numeric = series.low <= series.high or series.bad is not None  # a number came
+        names = {key, name, f"{label} {key}"}
         charted = numeric and any(
-            not isinstance(spec, frozenset) or {key, name, f"{label} {key}"} & spec
-            for spec in specs
+            (not counter(key)) if spec is True else bool(names & spec) for spec in specs
         )
         return MetricView(
             name,

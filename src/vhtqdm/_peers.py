@@ -57,6 +57,13 @@ class Peers:
         self._entries[pid] = (now, rank, bars)
         return True
 
+    def running(self, now: float) -> bool:
+        """Whether a relaying process heard from lately still has a bar running."""
+        return any(
+            now - seen <= EXPIRE and any(b.outcome == RUNNING for b in bars)
+            for seen, _, bars in list(self._entries.values())
+        )
+
     def compose(self, own: list[BarView], now: float) -> tuple[list[BarView], str | None, bool]:
         """The relayed bars to show after ``own`` (this process's bars, outermost first), the
         ranks/member line, and whether any relaying process is alive.
@@ -64,8 +71,9 @@ class Peers:
         Bars of processes without a rank (subprocesses, workers) are shown as bars; ranks
         only count in the ranks line, with their outermost bar.
         """
-        for pid, (seen, _, _) in list(self._entries.items()):
-            if now - seen > EXPIRE:
+        for pid, (seen, rank, bars) in list(self._entries.items()):
+            ended = rank is not None and bars and all(b.outcome != RUNNING for b in bars)
+            if now - seen > EXPIRE and not ended:  # a rank's last word stays for its line
                 self._entries.pop(pid, None)
         entries = sorted(self._entries.values(), key=lambda e: (e[1] is None, e[1] or 0, e[0]))
         shown: list[BarView] = []

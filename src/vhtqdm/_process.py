@@ -20,6 +20,7 @@ import atexit
 import os
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from . import _log
@@ -203,7 +204,9 @@ def _at_exit() -> None:
         mirror.end(error)
         mirror.metadata.at_exit()
         router.claim_now()
-        delivered = mirror.sender.flush(bound)
+        started = time.monotonic()
+        router.await_peers(bound * 0.75)  # the other ranks' last word, within the exit bound
+        delivered = mirror.sender.flush(max(bound - (time.monotonic() - started), 0.5))
         if isinstance(error, KeyboardInterrupt):
             _tricks.keep_sigint_exit()
     except Exception:

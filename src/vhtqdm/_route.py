@@ -224,6 +224,14 @@ class Router:
         will post what it did, so it may take the claim even within its grace period."""
         self._claim_now = True
 
+    def await_peers(self, seconds: float) -> None:
+        """At exit, wait at most ``seconds`` for the relaying processes' last word (a rank still
+        finishing its last steps), so that the final status states them as they ended."""
+        peers = self.role.peers if isinstance(self.role, Poster) else None
+        deadline = self._clock() + seconds
+        while peers is not None and peers.running(self._clock()) and self._clock() < deadline:
+            time.sleep(0.05)
+
     def close(self, wait: float = 0.0) -> None:
         """Stop listening and relaying, and end the claim (the process is done, or must never
         send again: another process of the execution may post now). ``wait``: seconds to wait

@@ -6,8 +6,8 @@ curve always spans the metric's first report to its latest in O(window) memory a
 amortized work per report. A point is the mean of its bucket's finite values: a NaN or an
 infinity never erases the finite history around it; the first one is remembered with its step.
 
-The bar's ``set_postfix`` inlines ``add`` for a finite number (``total``, ``last``, ``low``,
-``high``, ``room``, then ``close`` when the bucket is full): keep the two in step.
+The bar's ``set_postfix`` inlines ``add`` for a finite number (``once``, ``total``, ``last``,
+``low``, ``high``, ``room``, then ``close`` when the bucket is full): keep the two in step.
 """
 
 from __future__ import annotations
@@ -31,14 +31,18 @@ class Series:
         "high",
         "last",
         "low",
+        "once",
         "room",
         "size",
         "total",
         "window",
     )
 
-    def __init__(self, window: int) -> None:
+    def __init__(self, window: int, once: bool = False) -> None:
         self.window = max(2, window - window % 2)  # even: buckets merge in pairs
+        # An evaluation's metric: frameworks report its value again at every later step, so a
+        # value equal to the latest one is the same report, not a new point.
+        self.once = once
         self.size = 1  # reports per bucket
         # Closed buckets as (sum, count) of their finite values. One list, replaced on merge and
         # never edited in place but by append, so a reader on another thread sees it whole.
@@ -55,6 +59,9 @@ class Series:
     def add(self, value: float, step: object = None, latest: bool = True) -> None:
         """One report of a number (any int or float, finite or not); ``latest``: also the latest
         value (False for a value converted later, when the bar has already set ``last``)."""
+        last = self.last
+        if self.once and (type(last) is float or type(last) is int) and value == last:
+            return
         if latest:
             self.last = value
         if -HUGE <= value <= HUGE:
