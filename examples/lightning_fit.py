@@ -6,6 +6,8 @@ plain Lightning script; the progress bar callback is the only change.
 
 from __future__ import annotations
 
+import sys
+
 import lightning as L
 import torch
 from torch import nn
@@ -57,4 +59,4 @@ def main(epochs: int = 3) -> float:
 
 
 if __name__ == "__main__":
-    print(f"final val_loss {main():.4f}")
+    print(f"final val_loss {main(int(sys.argv[1]) if len(sys.argv) > 1 else 3):.4f}")

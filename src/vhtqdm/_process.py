@@ -142,7 +142,6 @@ def install_sigterm() -> None:
     from . import _signals
 
     _signals.install(_stopped_by_sigterm)
-    _signals.rearm()
 
 
 def bar_started(mirror: Mirror) -> None:
@@ -160,7 +159,7 @@ def bar_drawn(mirror: Mirror) -> None:
     if mirror.settings.sigterm:
         from . import _signals
 
-        _signals.rearm()
+        _signals.rearm(time.monotonic())
 
 
 def _stopped_by_sigterm() -> None:

@@ -455,15 +455,17 @@ def test_sigterm_in_a_long_c_call_after_asyncio_closed_its_loop(
 ) -> None:
     proc = _start(
         """
-        import asyncio, hashlib, signal
+        import asyncio, hashlib, signal, time
         from vhtqdm import tqdm
         bar = tqdm(total=10, desc="train")
         async def fetch():
             asyncio.get_running_loop().add_signal_handler(signal.SIGINT, lambda: None)
             await asyncio.sleep(0.01)
         asyncio.run(fetch())  # closing its loop drops the signal wakeup descriptor
-        bar.update(3)
-        bar.refresh()
+        for _ in range(3):  # the job goes on, its bar redrawing, for a second
+            time.sleep(0.35)
+            bar.update(1)
+            bar.refresh()
         print("computing", flush=True)
         hashlib.pbkdf2_hmac("sha256", b"x", b"salt", 30_000_000)  # holds no GIL: 13-30 s
         """,

@@ -23,7 +23,8 @@ def test_train_and_validation_gauges_and_logged_losses_reach_the_status(
     labels = {g["label"].split(" ")[0] for p in server.posts for g in p.of_type("gauge")}
     assert {"Epoch", "Validation"} <= labels
     last = server.posts[-1]
-    train, validation = last.of_type("gauge")
+    fit, train, validation = last.of_type("gauge")
+    assert fit["label"].startswith("fit 3/3 epoch") and fit["color"] == "good"
     assert train["label"].startswith("Epoch 2 20/20") and train["color"] == "good"
     assert validation["label"].startswith("Validation DataLoader 0 4/4")
     texts = last.texts()
@@ -60,3 +61,25 @@ def test_the_bars_are_built_by_lightnings_own_code() -> None:
     assert tqdm_progress.Tqdm is not Tqdm  # Lightning's name is its own again after the call
     ours.close()
     stock.close()
+
+
+def test_a_fit_has_its_epochs_gauge_a_whole_run_eta_and_one_point_per_validation(
+    server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code: "Epoch 2 94/250 · ETA 00:03" with no "of 5" and no whole-run
+    # ETA; the sanity check stayed a phase of the run; val_loss a staircase (5 evaluations,
+    # 32 points).
+    run = run_file(ROOT / "examples" / "lightning_fit.py", config_dir, "5")
+    assert run.code == 0, run.err
+    mid = [p for p in server.posts if any(" ETA " in g["label"] for g in p.of_type("gauge"))]
+    assert mid, [p.status for p in server.posts]
+    for post in mid:
+        job, fit = post.of_type("gauge")[:2]
+        assert job["label"].startswith("job ") and fit["label"].startswith("fit "), post.status
+        assert "/5 epoch" in fit["label"]
+    last = server.posts[-1]
+    assert not any("Sanity" in t for t in last.texts()), last.texts()
+    lines = last.status.split("\n")
+    val = next(i for i, line in enumerate(lines) if '"val_loss ' in line)
+    points = last.elements[val + 1]
+    assert points["type"] == "sparkline" and len(points["values"]) == 5, points

@@ -105,3 +105,86 @@ def test_the_bars_are_built_by_the_stock_callbacks_own_code() -> None:
     for callback in (ours, stock):
         callback.prediction_bar.close()
         callback.training_bar.close()
+
+
+TRAINER_JOB = """
+import tempfile, time
+import numpy as np
+import torch
+from transformers import BertConfig, BertForSequenceClassification, Trainer, TrainingArguments
+import vhtqdm.transformers
+
+
+class Parity(torch.utils.data.Dataset):
+    def __init__(self, rows, seed):
+        generator = torch.Generator().manual_seed(seed)
+        self.ids = torch.randint(1, 10, (rows, 12), generator=generator)
+        self.labels = ((self.ids == 5).sum(dim=1) % 2).long()
+
+    def __len__(self):
+        return len(self.ids)
+
+    def __getitem__(self, i):
+        return {"input_ids": self.ids[i], "labels": self.labels[i]}
+
+
+def metrics(prediction):
+    guessed = prediction.predictions.argmax(-1)
+    right = guessed == prediction.label_ids
+    positive = guessed == 1
+    f1 = 2 * (right & positive).sum() / max(positive.sum() + (prediction.label_ids == 1).sum(), 1)
+    return {"accuracy": float(right.mean()), "f1": float(f1)}
+
+
+torch.manual_seed(0)
+config = BertConfig(vocab_size=10, hidden_size=16, num_hidden_layers=1, num_attention_heads=2,
+                    intermediate_size=32, max_position_embeddings=16, num_labels=2)
+with tempfile.TemporaryDirectory() as out:
+    args = TrainingArguments(output_dir=out, num_train_epochs=3, per_device_train_batch_size=16,
+                             per_device_eval_batch_size=4, learning_rate=1e-3, logging_steps=2,
+                             eval_strategy="epoch", save_strategy="no", report_to="none",
+                             use_cpu=True, disable_tqdm=False)
+    trainer = Trainer(model=BertForSequenceClassification(config), args=args,
+                      train_dataset=Parity(192, 1), eval_dataset=Parity(64, 2),
+                      compute_metrics=metrics)
+    vhtqdm.transformers.install(trainer)
+    trainer.train()
+    trainer.predict(Parity(16, 3))
+"""
+
+
+def test_a_trainer_run_is_labelled_with_a_whole_run_gauge_and_clean_eval_curves(
+    server: StatusServer, config_dir: Path, tmp_path: Path
+) -> None:
+    # Fails on the previous code: unlabelled gauges (379/564, 16/16), no job gauge, eval_loss a
+    # staircase re-reported at every log, and epoch charted while eval_f1 fell to text.
+    job = tmp_path / "trainer_job.py"
+    job.write_text(TRAINER_JOB)
+    run = run_file(job, config_dir)
+    assert run.code == 0, run.err
+    labels = [str(g["label"]) for p in server.posts for g in p.of_type("gauge")]
+    assert any(label.startswith("train ") for label in labels), labels
+    assert any(label.startswith("eval ") for label in labels), labels
+    assert any(label.startswith("predict ") for label in labels), labels
+    mid = [
+        p
+        for p in server.posts
+        if any(
+            g["label"].startswith("train ") and g.get("color") is None for g in p.of_type("gauge")
+        )
+    ]
+    assert mid and all(p.of_type("gauge")[0]["label"].startswith("job ") for p in mid), [
+        p.status for p in mid
+    ]
+    assert any(" ETA " in p.of_type("gauge")[0]["label"] for p in mid)
+    last = server.posts[-1]
+    texts = last.texts()
+    charted = [t.split(" ")[0] for t in texts if " min " in t or t.split(" ")[0] in ("loss",)]
+    assert charted[:2] == ["loss", "eval_loss"], texts  # the loss first, the evaluation's next
+    assert "eval_f1" in [t.split(" ")[0] for t in texts if t.startswith("eval_f1")], texts
+    summary = [t for t in texts if "epoch " in t and " min " not in t]
+    assert summary, texts  # epoch is text, not a curve
+    lines = last.status.split("\n")
+    eval_loss = next(i for i, line in enumerate(lines) if '"eval_loss ' in line)
+    points = last.elements[eval_loss + 1]
+    assert points["type"] == "sparkline" and len(points["values"]) == 3, points  # 3 evaluations
