@@ -19,7 +19,7 @@ from .. import __version__
 from .._text import clean
 from . import alert, pipe, preview, status, watch
 
-SUBCOMMANDS = ("status", "alert", "watch", "preview")
+SUBCOMMANDS = ("status", "watch", "preview", "alert")
 USAGE = """
   vhtqdm [TQDM OPTIONS] < INPUT > OUTPUT
   vhtqdm status [TEXT] [--color C] [--gauge V [--max M] [--label L]] [--sparkline V1,V2,…]
