@@ -57,6 +57,15 @@ if TYPE_CHECKING:
     from ._views import Job, MetricView, Stall
 
 INTERVAL = 1.0  # seconds between two alerts of a queue (Slack: one message a second)
+#: What of the environment tells who speaks (``context``): nothing else of it is kept.
+SPEAKER = (
+    "VH_CONFIG_DIR",
+    "VH_EXECUTION_ID",
+    "VH_DIST_MEMBER_INDEX",
+    "VH_DIST_MEMBER_COUNT",
+    *_ranks.LOCAL_RANKS,
+    *_ranks.GLOBAL_RANKS,
+)
 Clock = Callable[[], float]
 Post = Callable[[bytes, float], Result]
 
@@ -83,6 +92,19 @@ def context(environ: Mapping[str, str], api_url: str | None) -> Context:
         _ranks.member(environ),
         _ranks.rank(environ),
     )
+
+
+class Secret:
+    """A string that must never be shown: its repr (and so any ``vars()`` of its holder) hides
+    it."""
+
+    __slots__ = ("value",)
+
+    def __init__(self, value: str) -> None:
+        self.value = value
+
+    def __repr__(self) -> str:
+        return "Secret(…)"
 
 
 class _Pending:
@@ -119,11 +141,11 @@ class Alerts:
         clock: Clock = time.monotonic,
         wall: Clock = time.time,
     ) -> None:
-        self._url = url
+        self._url = Secret(url)
         self._fmt = fmt
         self._events = events
-        self._environ = environ
-        self._api_url = api_url
+        self._environ = {name: environ[name] for name in SPEAKER if name in environ}
+        self._api_url = Secret(api_url or "")  # the status's URL: the execution's page is beside it
         self._record = record
         self._guard = guard or threading.Lock()
         self._clock = clock
@@ -230,11 +252,11 @@ class Alerts:
 
     def prepare(self) -> None:
         """Import the HTTP client (requests) and learn who speaks, once, off the user's thread."""
-        self._context = context(self._environ, self._api_url)
+        self._context = context(self._environ, self._api_url.value or None)
         with self._guard:  # a fork meanwhile waits (its child would inherit the import lock)
             from ._post import Webhook
 
-            self._post = Webhook(self._url).post
+            self._post = Webhook(self._url.value).post
 
     def compose(self) -> tuple[str, bool]:
         """The next alert's word (the latest one delivered when none waits), and whether more

@@ -17,6 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from urllib.parse import urlsplit
 
 KEY = "hk-S3cretW3bhookKey-9f8e7d"  # the webhook's key: in the URL's path, never printed
 ADAPTIVE = "application/vnd.microsoft.card.adaptive"
@@ -175,11 +176,12 @@ class Webhook:
             body = None
         code, payload, why = reply.code, reply.body, ""
         if not code:
-            why = "not this webhook" if handler.path != self.service.path else ""
+            known = urlsplit(handler.path).path == self.service.path  # (its query aside)
+            why = "" if known else "not this webhook"
             why = why or self.service.check(body)
             if handler.headers.get("Content-Type") != "application/json":
                 why = why or "not JSON"
-            code = (404 if handler.path != self.service.path else 400) if why else self.service.ok
+            code = (400 if known else 404) if why else self.service.ok
             payload = why.encode() if why else self.service.ok_body
         with self._cond:
             if 200 <= code < 300:
