@@ -27,6 +27,7 @@ import time
 from collections import deque
 from collections.abc import Mapping, Sequence
 from contextlib import AbstractContextManager
+from dataclasses import replace
 from typing import TYPE_CHECKING, Callable
 from urllib.parse import urlsplit
 
@@ -353,7 +354,7 @@ class Alerts:
             if not self._gate.admit(event, now):
                 continue
             if event.summary is None and event.kind == MESSAGE and self._seen is not None:
-                event = event._replace(summary=summary(self._seen))
+                event = replace(event, summary=summary(self._seen))
             capped = self._gate.capped if event.kind in ENDINGS else 0
             speaker = self._context or Context("?")
             message = Message(event, speaker, self._wall(), capped)

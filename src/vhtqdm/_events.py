@@ -12,8 +12,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Iterator, Sequence
-from dataclasses import replace
-from typing import NamedTuple
+from dataclasses import dataclass, replace
 
 from tqdm.std import tqdm as std_tqdm
 
@@ -45,7 +44,8 @@ MAX_DETAILS = 12  # lines under an alert's title: the run's story, then its metr
 JOB = "job"  # the subject of a stall: the whole run, wherever it hangs
 
 
-class Seen(NamedTuple):
+@dataclass(frozen=True)
+class Seen:
     """What one status was made of, as plain data."""
 
     bars: Sequence[BarView]  # the live bars, outermost first; else the bars that ended last
@@ -59,7 +59,8 @@ class Seen(NamedTuple):
     elapsed: float = 0.0  # seconds since the process's first bar
 
 
-class Event(NamedTuple):
+@dataclass(frozen=True)
+class Event:
     """Something to tell: its kind, level, subject (what the same event is about), one line."""
 
     kind: str
@@ -134,7 +135,7 @@ def ending(seen: Seen, where: str | None = None) -> Event:
 def _reached(seen: Seen) -> str | None:
     """How far the whole job got, from the bars as they ended (``job 46%``), when nested."""
     job = progress(seen.bars, nested=len(seen.bars) > 1)
-    return summary(seen._replace(job=job, live=True), ahead=False) if job is not None else None
+    return summary(replace(seen, job=job, live=True), ahead=False) if job is not None else None
 
 
 class Watch:
@@ -162,7 +163,7 @@ class Watch:
             self._where = summary(seen, ahead=False)
         line = summary(seen)
         events = [*self._nans(seen), *self._stalls(seen), *self._new_phases(seen)]
-        return [event._replace(summary=line) for event in events]
+        return [replace(event, summary=line) for event in events]
 
     def _nans(self, seen: Seen) -> Iterator[Event]:
         for metric in seen.metrics:

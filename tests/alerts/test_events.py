@@ -42,7 +42,7 @@ def seen(**changes: object) -> Seen:
         metrics=[MetricView("loss", 0.47, (0.9, 0.6, 0.47), True, low=0.47, high=2.3)],
         job=Job(0.5833, 4680.0, 8045.0),
     )
-    return base._replace(**changes)  # type: ignore[arg-type]
+    return replace(base, **changes)  # type: ignore[arg-type]
 
 
 def kinds(events: list[Event]) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -62,7 +63,7 @@ def test_slack_gets_mrkdwn_text_with_the_execution_linked() -> None:
 
 
 def test_slack_escapes_what_would_be_markup() -> None:
-    event = FAILED._replace(title="loss <nan> & worse", details=(), summary=None)
+    event = replace(FAILED, title="loss <nan> & worse", details=(), summary=None)
     text = decoded("slack", MESSAGE._replace(event=event, context=Context("h")))["text"]
     assert text == "\u274c *loss &lt;nan&gt; &amp; worse*\nh"
 
@@ -77,7 +78,7 @@ def test_discord_gets_content_within_2000_characters_mentioning_nobody() -> None
         f"[execution #42 \u00b7 acme/vision](<{LINK}>) \u00b7 gpu-node-3 \u00b7 member 2/4",
         "allowed_mentions": {"parse": []},
     }
-    long = FAILED._replace(title="@everyone *look*", details=tuple("x" * 290 for _ in range(12)))
+    long = replace(FAILED, title="@everyone *look*", details=("x" * 290,) * 12)
     content = decoded("discord", MESSAGE._replace(event=long))["content"]
     assert isinstance(content, str) and len(content) <= 2000
     assert content.startswith("\u274c **@everyone \\*look\\***\n")  # its markup escaped
