@@ -122,8 +122,9 @@ class _Pending:
 class Alerts:
     """The alerts of one process: the route of their own sender (see the module).
 
-    ``record`` reads the process's record (None for ``vhtqdm alert``, which has none); ``post``
-    replaces the webhook's client (``vhtqdm preview`` and the tests never need to).
+    ``record`` reads the process's record (None for ``vhtqdm alert``, which has none);
+    ``api_url`` is the status's endpoint, beside which the execution's page is (``_webhooks``);
+    ``guard`` is held while requests is imported (the process's before-fork hook takes it).
     """
 
     interval = INTERVAL
@@ -328,7 +329,11 @@ class Alerts:
         if self._ended.is_set():
             return
         latest = self._seen
-        story = record().story()
+        try:
+            story = record().story()
+        except Exception:  # the record is the user's bars: no last word rather than none ever
+            self._ended.set()
+            return
         self._tell(
             Seen(
                 story.bars,

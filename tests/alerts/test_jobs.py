@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 
 from ..helpers import ROOT, job_env, run_script
-from ..server import StatusServer, write_api_json
+from ..server import Answer, StatusServer, write_api_json
 from .hooks import Reply, Webhook
 
 pytestmark = pytest.mark.slow
@@ -263,3 +263,24 @@ def test_a_refusing_webhook_is_one_warning_and_the_status_goes_on(
     assert server.last is not None and server.last.elements[0]["color"] == "good"
     warnings = [line for line in err.splitlines() if "vhtqdm:" in line]
     assert len(warnings) == 1 and "alerts to 127.0.0.1 are failing (HTTP 500)" in warnings[0]
+
+
+def test_the_last_word_goes_even_when_a_hung_status_request_holds_the_statuss_thread(
+    server: StatusServer, valohai: Path, hook: Webhook
+) -> None:
+    server.answer = Answer(hang=True)  # the first status never gets an answer
+    started = time.monotonic()
+    hung = """
+        import time
+        from vhtqdm import tqdm
+        for step in tqdm(range(10), desc="train"):
+            time.sleep(0.3)  # the first status is sent, and hangs, meanwhile
+            if step == 4:
+                raise RuntimeError("CUDA out of memory")
+    """
+    run = run_script(hung, valohai, env=env(hook, VHTQDM_FLUSH_TIMEOUT="2"))
+    assert run.code == 1
+    assert time.monotonic() - started < 1.5 + 2 + 3  # the loop, the bound, a loaded machine
+    assert server.posts == [] and server.attempts == 1  # the first status hung: no other went
+    told = alert(hook, "failed")  # told by the record at half the bound
+    assert told["title"] == "Failed at train 4/10: RuntimeError: CUDA out of memory"
