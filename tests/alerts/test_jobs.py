@@ -120,8 +120,8 @@ def test_a_stall_is_told_then_its_end(server: StatusServer, valohai: Path, hook:
         """
         import time
         from vhtqdm import tqdm
-        for i in tqdm(range(30), desc="train", status_interval=0.5, stall_after=1):
-            time.sleep(3.0 if i == 10 else 0.02)
+        for i in tqdm(range(40), desc="train", status_interval=0.5, stall_after=1):
+            time.sleep(3.0 if i == 10 else 0.05)  # statuses for 1.5 s after the hang: it ended
         """,
         valohai,
         env=env(hook),
@@ -131,7 +131,7 @@ def test_a_stall_is_told_then_its_end(server: StatusServer, valohai: Path, hook:
     stalled = alert(hook, "stalled")
     said = [t for t in status_texts(server) if t.startswith("stalled for")]
     assert stalled["title"] == said[0]  # the status's words, as the status first said them
-    assert stalled["level"] == "warn" and re.fullmatch(r"train \d+/30", stalled["job"])
+    assert stalled["level"] == "warn" and re.fullmatch(r"train \d+/40", stalled["job"])
     assert re.fullmatch(r"no longer stalled, after 00:0[1-3] without progress",
                         alert(hook, "recovered")["title"])  # fmt: skip
 
