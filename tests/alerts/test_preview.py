@@ -23,7 +23,7 @@ JOB = textwrap.dedent(
     vhtqdm.alert("warming up")
     bar = tqdm(range(20), desc="train", status_interval=0.5)
     for i in bar:
-        time.sleep(0.05)
+        time.sleep(0.1)  # statuses for a second after the NaN, on a loaded machine too
         bar.set_postfix(loss=float("nan") if i == 3 else 1.0 / (i + 1))
         if i == 15:
             raise RuntimeError("diverged")
