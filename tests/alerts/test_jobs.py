@@ -146,7 +146,7 @@ def test_a_nan_names_the_step_the_status_names(
         for epoch in trange(3, desc="epoch", status_interval=0.5):
             bar = tqdm(range(10), desc="train")
             for i in bar:
-                time.sleep(0.05)  # an epoch after the NaN: statuses are composed meanwhile
+                time.sleep(0.08)  # an epoch after the NaN: statuses are composed meanwhile
                 bar.set_postfix(loss=float("nan") if (epoch, i) == (1, 3) else 1.0 / (i + 1))
         """,
         valohai,
