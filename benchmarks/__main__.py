@@ -14,7 +14,7 @@ import traceback
 from importlib.metadata import version
 from typing import Callable
 
-from . import figures
+from . import alerts, figures
 from .harness import Row, table
 from .servers import Sites
 
@@ -28,6 +28,11 @@ def main(argv: list[str]) -> int:
     )
     parser.add_argument("--rounds", type=int, default=7, help="alternations per ratio")
     parser.add_argument("--soak-seconds", type=float, default=60.0, help="figure 8's loop")
+    parser.add_argument(
+        "--alerts",
+        action="store_true",
+        help="alerts on: every child with VHTQDM_ALERT_URL at a loopback webhook (adds 5b)",
+    )
     args = parser.parse_args(argv)
     only = set(args.only.split(","))
     unknown = only - set(FIGURES)
@@ -43,6 +48,7 @@ def main(argv: list[str]) -> int:
     started = time.monotonic()
     rows: list[Row] = []
     with Sites() as sites:
+        webhook = alerts.enable(sites) if args.alerts else None
         # Figure 8 mostly sleeps for a minute and more: it runs while the others are measured.
         soak = figures.Soak(sites, args.soak_seconds) if "8" in only else None
         steps: list[tuple[str, Callable[[], list[Row]]]] = [
@@ -55,6 +61,8 @@ def main(argv: list[str]) -> int:
         ]
         if soak is not None:
             steps.append(("8", soak.rows))
+        if webhook is not None:
+            steps.append(("5", lambda: alerts.exit_time(sites)))
         for name, measure in steps:
             if name not in only:
                 continue
@@ -64,6 +72,8 @@ def main(argv: list[str]) -> int:
             except Exception as exc:  # one broken figure must not hide the others
                 traceback.print_exc()
                 rows.append(Row(name, "could not be measured", type(exc).__name__, "-", False))
+        if webhook is not None:
+            rows.append(alerts.received(webhook))
     print(f"\n{table(rows)}\n")
     missed = [row.figure for row in rows if row.ok is False]
     took = time.monotonic() - started

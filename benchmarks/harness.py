@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any, Callable
 
 ROOT = Path(__file__).resolve().parent.parent
+#: Variables every child gets besides (``--alerts``: ``VHTQDM_ALERT_URL``, see ``alerts.py``).
+EXTRA: dict[str, str] = {}
 
 
 def child_env(config: Path, extra: dict[str, str] | None = None) -> dict[str, str]:
@@ -37,6 +39,7 @@ def child_env(config: Path, extra: dict[str, str] | None = None) -> dict[str, st
     }
     env["VH_CONFIG_DIR"] = str(config)
     env["NO_PROXY"] = env["no_proxy"] = "127.0.0.1,localhost"
+    env.update(EXTRA)
     env.update(extra or {})
     return env
 

@@ -39,6 +39,9 @@ class Route:
         self.composed = 0
         self.fail_compose = False
 
+    def backoff(self, failures: int) -> float:
+        return float(2 ** (failures - 1))  # 1, 2, 4 … without jitter: exact moments
+
     def prepare(self) -> None:
         pass
 
@@ -194,7 +197,19 @@ def test_a_flush_past_its_deadline_is_answered_false(clock: Clock, route: Route)
     box.take(flush)
     run(box, clock, clock() + 3)
     assert flush.answered and not flush.delivered
-    assert [round(t - 1000.0, 2) for t, _ in route.sent] == [0.0, 0.25]  # 0.25, then 0.5: late
+    moments = [round(t - 1000.0, 2) for t, _ in route.sent]
+    assert moments[:2] == [0.0, 0.25]  # the flush's own retry; the next (0.75) was too late
+    assert moments[2:] == [2.25]  # then the status's backoff: 2 s after its second failure
+
+
+def test_a_failed_status_is_retried_after_its_backoff_not_an_interval(
+    clock: Clock, route: Route
+) -> None:
+    box = Outbox(route, clock, "host")
+    route.answers = [Result(RETRY, "HTTP 503", status=503)] * 3
+    changed(box, urgent=True)
+    run(box, clock, clock() + 20)
+    assert [round(t - 1000.0, 2) for t, _ in route.sent] == [0.0, 1.0, 3.0, 7.0]
 
 
 # -- the thread ----------------------------------------------------------------------------------

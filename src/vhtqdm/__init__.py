@@ -28,7 +28,7 @@ from tqdm import (
 )
 
 from ._bar import tqdm, trange
-from ._process import flush, set_status
+from ._process import alert, flush, set_status
 
 __all__ = [
     "TMonitor",
@@ -39,6 +39,7 @@ __all__ = [
     "TqdmSynchronisationWarning",
     "TqdmTypeError",
     "TqdmWarning",
+    "alert",
     "flush",
     "set_status",
     "tnrange",

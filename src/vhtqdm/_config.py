@@ -27,6 +27,10 @@ DEFAULT_FLUSH_TIMEOUT = 2.0
 MAX_CONFIG_BYTES = 1 << 20  # api.json is a few hundred bytes; anything this big is not it
 DEFAULT_STALL_AFTER = 300.0
 DEFAULT_LOG_INTERVAL = 30.0
+DEFAULT_ALERT_EVERY = 600.0  # the same alert for the same subject at most this often (seconds)
+ALERT_FORMATS = ("slack", "teams", "discord", "json")
+ALERT_EVENTS = ("failed", "stopped", "stalled", "nan", "finished", "phase")
+DEFAULT_ALERT_ON = frozenset(("failed", "stopped", "stalled", "nan", "finished"))
 MAX_SECONDS = 86_400.0  # any interval or timeout: a day (threading's waits fail above ~49 days)
 
 #: ``True`` = every numeric postfix value, or the set of keys to chart (empty = none).
@@ -92,6 +96,11 @@ class Settings:
     stall_after: float = DEFAULT_STALL_AFTER  # seconds without progress that make a stall; 0: off
     flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
     sigterm: bool = True
+    # Alerts (``_alerts``): the webhook's URL is its credential, never shown (not even in a repr).
+    alert_url: str = field(default="", repr=False)
+    alert_format: str = ""  # one of ALERT_FORMATS; "": as the URL's host says
+    alert_on: frozenset[str] = DEFAULT_ALERT_ON
+    alert_every: float = DEFAULT_ALERT_EVERY
 
 
 def config_path(environ: Mapping[str, str]) -> str:
@@ -120,6 +129,18 @@ def load_endpoint(environ: Mapping[str, str]) -> Endpoint | None:
     if not isinstance(data, dict):
         raise ConfigError(f"{path} does not hold a JSON object")
     return parse_entry(data.get("set_status_detail"), path)
+
+
+def read_execution(environ: Mapping[str, str]) -> dict[str, Any]:
+    """``$VH_CONFIG_DIR/execution.json``: the execution's id, counter, project name… as Valohai
+    writes them (``valohai.execution-counter``…); empty when absent or unreadable."""
+    directory = environ.get("VH_CONFIG_DIR") or DEFAULT_CONFIG_DIR
+    try:
+        raw = _read_small_file(os.path.join(directory, "execution.json"))
+        data = json.loads(raw.decode("utf-8-sig")) if raw and len(raw) <= MAX_CONFIG_BYTES else {}
+    except (OSError, ValueError):
+        return {}
+    return data if isinstance(data, dict) else {}
 
 
 def _read_small_file(path: str) -> bytes | None:
@@ -264,6 +285,35 @@ def charted(value: object) -> Parsed:
         return True, "is not True, False or keys: charting every value"
 
 
+def secret(value: object) -> Parsed:
+    """A value that is a credential (a webhook's URL): taken as it is, so that no warning ever
+    quotes it; whoever uses it checks it and says what is wrong without showing it."""
+    return str(value).strip(), None
+
+
+def alert_format(value: object) -> Parsed:
+    """``VHTQDM_ALERT_FORMAT``: one of ``ALERT_FORMATS``, or ``auto`` (the URL's host decides)."""
+    word = str(value).strip().lower()
+    if word in ALERT_FORMATS or word == "auto":
+        return ("" if word == "auto" else word), None
+    return "", f"is not one of {', '.join(ALERT_FORMATS)}: the format follows the URL's host"
+
+
+def alert_events(value: object) -> Parsed:
+    """``VHTQDM_ALERT_ON``: comma separated events of ``ALERT_EVENTS``, ``all``, or ``none``."""
+    words = {word.strip().lower() for word in str(value).split(",") if word.strip()}
+    if "all" in words:
+        return frozenset(ALERT_EVENTS), None
+    if words <= NO:
+        return frozenset(), None
+    unknown = sorted(words - set(ALERT_EVENTS) - NO)
+    events = frozenset(words & set(ALERT_EVENTS))
+    if unknown:
+        named = ", ".join(word[:20] for word in unknown[:3])
+        return events, f"names no event ({named}; events: {', '.join(ALERT_EVENTS)}, all, none)"
+    return events, None
+
+
 @dataclass(frozen=True)
 class Variable:
     """One ``VHTQDM_*`` variable: the setting it gives and how its text is read."""
@@ -283,6 +333,10 @@ VARIABLES = (
     Variable("VHTQDM_STALL_AFTER", "stall_after", seconds(DEFAULT_STALL_AFTER, zero=True)),
     Variable("VHTQDM_FLUSH_TIMEOUT", "flush_timeout", seconds(DEFAULT_FLUSH_TIMEOUT, zero=True)),
     Variable("VHTQDM_SIGTERM", "sigterm", yes_no(True)),
+    Variable("VHTQDM_ALERT_URL", "alert_url", secret),
+    Variable("VHTQDM_ALERT_FORMAT", "alert_format", alert_format),
+    Variable("VHTQDM_ALERT_ON", "alert_on", alert_events),
+    Variable("VHTQDM_ALERT_EVERY", "alert_every", seconds(DEFAULT_ALERT_EVERY, zero=True)),
 )
 _BY_FIELD = {variable.field: variable for variable in VARIABLES}
 

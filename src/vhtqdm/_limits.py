@@ -28,3 +28,7 @@ MAX_METADATA_KEYS = 64  # keys of one metadata line, and values waiting for the 
 # -- other processes ------------------------------------------------------------------------------
 MAX_PEERS = 64  # relaying processes whose bars a poster keeps
 MAX_DATAGRAM = 8192  # bytes of one relayed snapshot
+
+# -- alerts ---------------------------------------------------------------------------------------
+MAX_ALERTS = 20  # alerts a process run sends, besides its last word (failed, stopped, finished)
+ALERT_TRIES = 4  # attempts at one alert the webhook keeps answering with a retryable failure

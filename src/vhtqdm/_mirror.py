@@ -23,7 +23,12 @@ from ._views import RUNNING, BarView, Job
 if TYPE_CHECKING:
     from ._config import Charted, Settings
     from ._peers import Peers
+    from ._record import Story
     from ._sender import Sender
+    from ._views import MetricView, Stall
+
+    #: What a status is made of, handed to the alerts: the story, the metrics, the job, a stall.
+    Observer = Callable[[Story, list[MetricView], Job | None, Stall | None], None]
 
 
 class Mirror:
@@ -48,6 +53,7 @@ class Mirror:
         self._jobs = _job.Tracker()  # on the sender thread only, as is:
         self._progress = _stall.Progress(clock())
         self.job: Job | None = None  # the whole job's progress at the latest status
+        self.observe: Observer | None = None  # alerts (``_alerts``): what each status is made of
 
     def __repr__(self) -> str:
         return f"Mirror(live={len(self.record.live())})"
@@ -166,13 +172,16 @@ class Mirror:
             if story.over:  # at exit a relayed bar still running is a worker's last word, stale
                 more, busy = [bar for bar in more if bar.outcome != RUNNING], False
             bars, running = [*bars, *more], running or busy
+        metrics = self.metrics.views()
         text = compose(
             bars,
-            self.metrics.views(),
+            metrics,
             story.milestone,
             story.ending,
             job=job,
             stall=stall,
             phases=story.phases,
         )
+        if self.observe is not None:
+            self.observe(story, metrics, job, stall)
         return ("\n".join((header, text)) if header else text), running

@@ -8,10 +8,12 @@ builds, once per process::
                                                    or Relay ──▶ the poster's socket
 
 and installs the exit hook (the final status, within ``VHTQDM_FLUSH_TIMEOUT``), the SIGTERM
-watch (``_signals``) and one after-fork hook. Off Valohai this module is all that ``import
-vhtqdm`` loads besides the bar: the rest (json, dataclasses, requests…) loads only when a config
-is found, so that importing vhtqdm costs next to nothing over tqdm; requests only on the sender's
-thread, at its first send.
+watch (``_signals``) and one after-fork hook. With ``VHTQDM_ALERT_URL`` set it also builds the
+alerts (``_alerts``: their own sender, fed by what each status is made of), also off Valohai,
+where the status is then composed for them and posted nowhere (``_alerts.Unposted``).
+Off Valohai this module is all that ``import vhtqdm`` loads besides the bar: the rest (json,
+dataclasses, requests…) loads only when a config is found, so that importing vhtqdm costs next
+to nothing over tqdm; requests only on the sender's thread, at its first send.
 """
 
 from __future__ import annotations
@@ -26,11 +28,13 @@ from typing import TYPE_CHECKING, Any
 from . import _log
 
 if TYPE_CHECKING:
+    from ._alerts import Alerts
     from ._mirror import Mirror
     from ._route import Router
 
 _current: Mirror | None = None
 _router: Router | None = None
+_alerts: Alerts | None = None
 _resolved = False
 _resolve_lock = threading.RLock()
 _resolving = False  # True while this process resolves (under _resolve_lock)
@@ -75,7 +79,7 @@ def _resolve() -> None:
 
 def _build(environ: Any) -> Mirror | None:
     """Read the settings and the config; build the parts and wire them (None: not mirroring)."""
-    global _exit_hooked, _router
+    global _router
     from ._config import ConfigError, load_endpoint, read_settings
 
     settings, problems = read_settings(environ)
@@ -86,19 +90,45 @@ def _build(environ: Any) -> Mirror | None:
     except ConfigError as exc:
         _log.warn_once("config", f"{exc}; status mirroring is off, progress bars work as usual")
         return None
-    if endpoint is None:
+    if endpoint is None and not settings.alert_url:
         return None  # not on Valohai: silent
-    _log.set_secrets(endpoint.secrets())
+    secrets = endpoint.secrets() if endpoint is not None else []
+    if settings.alert_url:
+        from ._webhooks import url_secrets
+
+        secrets += url_secrets(settings.alert_url)
+    _log.set_secrets(secrets)
     _log.guard_library_logs()
     for problem in problems:
         _log.warn_once(f"env:{problem}", problem)
-    # Only ever on Valohai: the record and its composer, the sender. Imported here, on the user's
-    # thread, never later from a finalizer; requests is imported by the sender's thread.
+    # On Valohai, or with alerts: the record and its composer, the sender. Imported here, on the
+    # user's thread, never later from a finalizer; requests is imported by the senders' threads.
     from ._mirror import Mirror
-    from ._route import Router
     from ._sender import Sender
 
     mirror: Mirror  # built below, around the sender the router drives: the lambdas read it late
+    alerts = None
+    if settings.alert_url and not _secondary(environ, on_valohai=endpoint is not None):
+        from ._alerts import build
+
+        api_url = endpoint.url if endpoint is not None else None
+        alerts = build(settings, environ, api_url, lambda: mirror.record, _importing)
+    if endpoint is None:
+        if alerts is None:
+            return None
+        from dataclasses import replace
+
+        from ._alerts import Unposted
+
+        # Off Valohai the bars draw as tqdm's (no log mode, no metadata lines): only alerts.
+        settings = replace(settings, log_interval=0.0, metadata=False)
+        nowhere = Unposted(
+            lambda: mirror.status(),  # noqa: PLW0108  # late-bound
+            lambda: mirror.settings.status_interval,
+        )
+        mirror = Mirror(settings, Sender(nowhere, where="nowhere"))
+        return _wire(mirror, alerts)
+    from ._route import Router
 
     def transport() -> Any:  # on the sender's thread, when this process turns out to post
         from ._transport import Transport
@@ -119,6 +149,25 @@ def _build(environ: Any) -> Mirror | None:
     sender = Sender(router, where=endpoint.host)
     mirror = Mirror(settings, sender)
     _router = router
+    return _wire(mirror, alerts)
+
+
+def _secondary(environ: Any, on_valohai: bool) -> bool:
+    """Whether this process never alerts: a rank but the first; off Valohai also a forked or
+    spawned child (on Valohai whichever process posts the status alerts: events come with it)."""
+    from ._ranks import secondary
+
+    child = not on_valohai and (_forked or spawned_worker())
+    return child or secondary(environ) is not None
+
+
+def _wire(mirror: Mirror, alerts: Alerts | None) -> Mirror:
+    """Hook the process's mirror up: its alerts, SIGTERM's watch, the exit hook."""
+    global _exit_hooked, _alerts
+    settings, sender = mirror.settings, mirror.sender
+    if alerts is not None:
+        mirror.observe = alerts.observe
+    _alerts = alerts
     if settings.sigterm:
         install_sigterm()
     if _tricks_exiting():
@@ -164,11 +213,15 @@ def bar_drawn(mirror: Mirror) -> None:
 
 def _stopped_by_sigterm() -> None:
     """SIGTERM came (on the watcher's thread): the final status says so, within the bound."""
-    mirror = _current
+    mirror, alerts = _current, _alerts
     if mirror is None or mirror.dead:
         return
     mirror.end(None, stopped=True)
+    if alerts is not None:
+        alerts.ending(mirror.settings.flush_timeout)  # told while the status goes out
     mirror.sender.flush(mirror.settings.flush_timeout)
+    if alerts is not None:
+        alerts.flush()  # within what is left of the same bound
     mirror.sender.shutdown()
 
 
@@ -191,8 +244,8 @@ def _uncaught_error() -> BaseException | None:
 
 
 def _at_exit() -> None:
-    mirror, router = _current, _router
-    if mirror is None or mirror.off or router is None:
+    mirror, router, alerts = _current, _router, _alerts
+    if mirror is None or mirror.off:
         return
     from . import _signals, _tricks
 
@@ -201,21 +254,29 @@ def _at_exit() -> None:
     try:
         error = _uncaught_error()
         mirror.end(error)
+        if alerts is not None:
+            alerts.ending(bound)  # the run's last word is told while the final status goes out
         mirror.metadata.at_exit()
-        router.claim_now()
         started = time.monotonic()
-        router.await_peers(bound * 0.75)  # the other ranks' last word, within the exit bound
+        if router is not None:
+            router.claim_now()
+            router.await_peers(bound * 0.75)  # the other ranks' last word, within the bound
         delivered = mirror.sender.flush(max(bound - (time.monotonic() - started), 0.5))
+        if alerts is not None:
+            alerts.flush()  # within what is left of the same bound
         if isinstance(error, KeyboardInterrupt):
             _tricks.keep_sigint_exit()
     except Exception:
         pass
     finally:
+        if alerts is not None:
+            alerts.close()
         if delivered:  # bars of atexit handlers that run after this one: each at its close
             mirror.sender.at_exit(bound)
         else:  # the server did not take the final status: exit is not delayed any further
             mirror.sender.shutdown()
-            router.close()
+            if router is not None:
+                router.close()
         _signals.finish(bound)
 
 
@@ -240,13 +301,13 @@ def _after_fork_in_child() -> None:
     """A forked child (DataLoader worker, multiprocessing) never uses the parent's mirror: its
     own first bar resolves afresh and relays to the process that posts. Only plain assignments
     and closes here, in a fixed order: no logging, no lock acquired (one may be held forever)."""
-    global _current, _router, _resolved, _resolve_lock, _resolving, _forked, _importing
+    global _current, _router, _alerts, _resolved, _resolve_lock, _resolving, _forked, _importing
     from . import _claim
 
     _held_for_fork.clear()  # the child's own locks are new ones
     if _current is not None:
         _current.dead = True
-    _current = _router = None
+    _current = _router = _alerts = None
     _resolved = False
     _forked = True
     _resolve_lock = threading.RLock()
@@ -277,30 +338,51 @@ def set_status(text: str | None, color: str | None = None) -> None:
 
 
 def flush(timeout: float | None = None) -> bool:
-    """Send the newest status now; wait at most ``timeout`` s (default ``VHTQDM_FLUSH_TIMEOUT``).
+    """Send the newest status (and the alerts waiting) now; wait at most ``timeout`` s (default
+    ``VHTQDM_FLUSH_TIMEOUT``) in all.
 
     Returns True when everything was delivered (or mirroring is off), False otherwise.
     """
-    mirror, router = (_current, _router) if _resolved else (get(), _router)
-    if mirror is None or mirror.dead or router is None:
+    mirror = _current if _resolved else get()
+    router, alerts = _router, _alerts
+    if mirror is None or mirror.dead:
         return True
     try:
         wait = mirror.settings.flush_timeout if timeout is None else max(float(timeout), 0.0)
-        router.claim_now()
-        return mirror.sender.flush(wait)
+        if router is not None:
+            router.claim_now()
+        if alerts is None:
+            return mirror.sender.flush(wait)
+        deadline = time.monotonic() + wait
+        delivered = mirror.sender.flush(wait)
+        return alerts.flush(max(deadline - time.monotonic(), 0.0)) and delivered
     except Exception:
         return False
+
+
+def alert(text: str, level: str = "info") -> None:
+    """Tell ``text`` to the alerts' webhook (``VHTQDM_ALERT_URL``) now, from the background;
+    ``level`` is ``info``, ``warn`` or ``error``. Never waits; nothing without the variable."""
+    try:
+        get()
+        alerts = _alerts
+        if alerts is not None:
+            alerts.say(text, level)
+    except Exception:
+        pass
 
 
 def reset() -> None:
     """Forget the process's mirror and end its claim (tests: the next bar resolves the
     configuration again, and another process may post to the executions it mirrored)."""
-    global _current, _router, _resolved
+    global _current, _router, _alerts, _resolved
     if _current is not None:
         _current.sender.shutdown()
         _current.dead = True
     if _router is not None:
         _router.close(wait=2.0)
-    _current = _router = None
+    if _alerts is not None:
+        _alerts.close()
+    _current = _router = _alerts = None
     _resolved = False
     _log.reset()

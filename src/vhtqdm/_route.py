@@ -32,7 +32,7 @@ from . import _claim, _ranks, _threads
 from ._config import Endpoint
 from ._limits import MAX_DATAGRAM
 from ._peers import Peers, snapshot
-from ._throttle import OK, RETRY, Result
+from ._throttle import OK, RETRY, Result, backoff
 from ._views import BarView
 
 RELAY_EVERY = 1.0  # seconds between two snapshots of a relaying process
@@ -183,6 +183,14 @@ class Router:
     @property
     def interval(self) -> float:
         return self._relay_every if isinstance(self.role, Relay) else self._interval()
+
+    def backoff(self, failures: int) -> float:
+        """A relay tries again soon (0.25 s, 0.5 s … its interval): the poster may claim a moment
+        after the relay's first word, and the other end is this machine. A poster backs off as
+        the status endpoint's policy says (``_throttle.backoff``)."""
+        if isinstance(self.role, Relay):
+            return float(min(0.125 * 2**failures, self._relay_every))
+        return backoff(failures)
 
     def prepare(self) -> None:
         """Decide the role (on the sender's thread, before the first send)."""

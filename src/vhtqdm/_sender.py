@@ -41,6 +41,9 @@ class Route(Protocol):
     def interval(self) -> float:
         """Seconds between two regular sends."""
 
+    def backoff(self, failures: int) -> float:
+        """Seconds before the next try after ``failures`` retryable failures in a row."""
+
     def prepare(self) -> None:
         """Heavy set-up, once, on the sender's thread before its first send (imports, roles)."""
 
@@ -97,7 +100,8 @@ class Outbox:
 
     def __init__(self, route: Route, clock: Clock, where: str) -> None:
         self.route = route
-        self.throttle = Throttle(1.0, clock())  # its interval is the route's, read at each delay
+        # Its interval is the route's, read at each delay; its backoff too.
+        self.throttle = Throttle(1.0, clock(), backoff=route.backoff)
         self.refused = False  # the token was refused: nothing is sent again
         self._clock = clock
         self._where = where  # safe host name for messages

@@ -45,7 +45,8 @@ def backoff(failures: int) -> float:
 class Throttle:
     """Leading edge, then at most one regular post per ``interval``; urgent posts and flushes.
 
-    - A regular post goes ``interval`` after the previous post (any kind).
+    - A regular post goes ``interval`` after the previous post (any kind); a post that failed
+      in a way worth retrying (``RETRY``) is retried when its backoff ends (1 s, 2 s, 4 s …).
     - An urgent post (a run's first bar, its last bar closing, a milestone) skips that wait while
       the allowance holds a whole token: ``URGENT_BURST`` at most, one earned per interval. The
       allowance never drops below zero.
@@ -65,6 +66,7 @@ class Throttle:
         self._last_post = _NEVER
         self._failures = 0
         self._backoff_until = _NEVER
+        self._retrying = False  # the latest post failed in a way worth a retry
         self._retry_after_until = _NEVER
         self._flush_pause = FLUSH_RETRY_PAUSE
         self._flush_not_before = _NEVER
@@ -94,8 +96,8 @@ class Throttle:
         if flushing:
             return max(gate, self._flush_not_before, now) - now
         gate = max(gate, self._backoff_until)
-        if urgent and self.allowance(now) >= 1:
-            return max(gate, now) - now
+        if (urgent and self.allowance(now) >= 1) or (self._retrying and (dirty or urgent)):
+            return max(gate, now) - now  # at once, or a failed post's retry: after its backoff
         if dirty or urgent or ticking:
             return max(self._last_post + self.interval, gate, now) - now
         return None
@@ -112,6 +114,7 @@ class Throttle:
         """How the post ended: plan the backoff (and a flush's next retry) from it."""
         if retry_after is not None:
             self._retry_after_until = max(self._retry_after_until, now + retry_after)
+        self._retrying = kind == RETRY
         if kind == OK:
             self._failures = 0
             self._backoff_until = _NEVER

@@ -14,6 +14,7 @@ from typing import Any
 
 from lightning.pytorch.callbacks.progress import tqdm_progress as _tqdm_progress
 
+from . import _process
 from ._bar import tqdm as _vhtqdm
 from ._logmode import Sink, hide
 from ._tricks import swapped
@@ -85,10 +86,9 @@ def _whole_fit(trainer: Any) -> _vhtqdm | None:
     epochs = getattr(trainer, "max_epochs", None)
     if not isinstance(epochs, int) or epochs <= 0:
         return None
-    bar = _vhtqdm(total=epochs, desc="fit", unit="epoch", file=Sink(None), leave=False)
-    if bar._vh is None:  # not mirrored (off Valohai): nothing to tell
-        bar.close()
+    if _process.get() is None:  # not mirrored (off Valohai): nothing to tell
         return None
+    bar = _vhtqdm(total=epochs, desc="fit", unit="epoch", file=Sink(None), leave=False)
     hide(bar)
     bar._vh_run = True
     return bar

@@ -1,4 +1,5 @@
-"""The ``vhtqdm`` command: pipe mode (no subcommand), ``status``, ``watch`` and ``preview``.
+"""The ``vhtqdm`` command: pipe mode (no subcommand), ``status``, ``alert``, ``watch`` and
+``preview``.
 
 A first word that names a subcommand goes to argparse; anything else is tqdm's command line,
 handed over whole so that every tqdm option keeps its exact meaning.
@@ -16,18 +17,20 @@ from tqdm import __version__ as tqdm_version
 
 from .. import __version__
 from .._text import clean
-from . import pipe, preview, status, watch
+from . import alert, pipe, preview, status, watch
 
-SUBCOMMANDS = ("status", "watch", "preview")
+SUBCOMMANDS = ("status", "watch", "preview", "alert")
 USAGE = """
   vhtqdm [TQDM OPTIONS] < INPUT > OUTPUT
   vhtqdm status [TEXT] [--color C] [--gauge V [--max M] [--label L]] [--sparkline V1,V2,…]
+  vhtqdm alert TEXT [--level info|warn|error]
   vhtqdm watch [EXECUTION | --task ID | --pipeline ID | --project ID] [--interval S] [--once]
                [--json] [--exit-status]
   vhtqdm preview [--port N] [--open] [--hold] -- COMMAND [ARGS …]"""
 DESCRIPTION = """\
-Mirror progress into a Valohai execution's status, from shell steps too; follow an
-execution's status from anywhere; preview a job's status locally, with no Valohai account.
+Mirror progress into a Valohai execution's status, from shell steps too; tell a Slack, Teams,
+Discord or any webhook (VHTQDM_ALERT_URL); follow an execution's status from anywhere; preview
+a job's status and alerts locally, with no Valohai account.
 
 pipe mode (no subcommand):
   tqdm's command line, option for option: stdin is copied to stdout unchanged (byte for
@@ -50,6 +53,7 @@ def parser() -> argparse.ArgumentParser:
     # prog: the subcommands' usage lines start "vhtqdm status", not the whole usage above.
     commands = top.add_subparsers(title="subcommands", metavar="SUBCOMMAND", prog="vhtqdm")
     status.add_parser(commands)
+    alert.add_parser(commands)
     watch.add_parser(commands)
     preview.add_parser(commands)
     return top

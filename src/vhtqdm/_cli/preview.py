@@ -1,8 +1,10 @@
 """``vhtqdm preview -- COMMAND``: run a command against a local stand-in for Valohai.
 
 Starts ``preview_server`` on 127.0.0.1, writes a temporary ``api.json`` pointing at it, runs
-the command with ``VH_CONFIG_DIR`` set, and serves the live page meanwhile. When the command
-ends: its final status drawn in the terminal, a summary, and the command's exit code.
+the command with ``VH_CONFIG_DIR`` set (and ``VHTQDM_ALERT_URL`` at the server's stand-in
+webhook: the alerts the job would send are shown, never sent), and serves the live page
+meanwhile. When the command ends: its final status drawn in the terminal, a summary, the alerts,
+and the command's exit code.
 Preview's own lines go to stderr; the command's stdout stays the command's.
 """
 
@@ -28,6 +30,7 @@ from types import FrameType
 from typing import Any, TextIO
 
 from .._text import clean
+from .._webhooks import JSON, detect
 from . import render
 from .preview_server import EXECUTION_ID, PreviewServer, PreviewState
 
@@ -108,10 +111,13 @@ def bind(state: PreviewState, port: int | None) -> PreviewServer:
     return PreviewServer(state, 0)
 
 
-def command_env(environ: Mapping[str, str], config_dir: str) -> dict[str, str]:
-    """The command's environment: ours, with the config dir, and no proxy for loopback."""
+def command_env(environ: Mapping[str, str], config_dir: str, alert_url: str) -> dict[str, str]:
+    """The command's environment: ours, with the config dir, the stand-in webhook in place of
+    any other (alerts in vhtqdm's JSON, which the page reads), and no proxy for loopback."""
     env = dict(environ)
     env["VH_CONFIG_DIR"] = config_dir
+    env["VHTQDM_ALERT_URL"] = alert_url
+    env["VHTQDM_ALERT_FORMAT"] = JSON
     # requests reads no_proxy before NO_PROXY: whichever is set must list the preview's address.
     for name in {"NO_PROXY", *(n for n in ("no_proxy",) if n in env)}:
         env[name] = ",".join(p for p in (env.get(name, ""), "127.0.0.1") if p)
@@ -175,8 +181,17 @@ def spacing(gaps: list[float]) -> str:
     )
 
 
-def report(state: PreviewState, code: int, seconds: float, out: TextIO) -> None:
-    """The final status, drawn as ``vhtqdm watch`` draws it, and what the server saw."""
+def destination(environ: Mapping[str, str]) -> str:
+    """Where the job's alerts would go outside the preview, in a few words."""
+    url = environ.get("VHTQDM_ALERT_URL", "").strip()
+    if not url:
+        return "set VHTQDM_ALERT_URL to send them to Slack, Teams, Discord or any webhook"
+    fmt = environ.get("VHTQDM_ALERT_FORMAT", "").strip().lower() or detect(url)
+    return f"as {fmt} messages to VHTQDM_ALERT_URL outside the preview; nothing was sent there"
+
+
+def report(state: PreviewState, code: int, seconds: float, out: TextIO, where: str) -> None:
+    """The final status, drawn as ``vhtqdm watch`` draws it, what the server saw, the alerts."""
     tty = out.isatty()
     ansi = tty and not os.environ.get("NO_COLOR")
     width = shutil.get_terminal_size().columns - 3 if tty else 100
@@ -190,6 +205,14 @@ def report(state: PreviewState, code: int, seconds: float, out: TextIO) -> None:
         count, gaps = state.count, spacing(state.gaps)
         plural = "s" if count != 1 else ""
         _say(out, f"{count} status update{plural} received" + (f", {gaps}" if gaps else ""))
+    alerts = state.alerts
+    if alerts:
+        plural = "s" if len(alerts) != 1 else ""
+        _say(out, f"{len(alerts)} alert{plural} the job would send ({where}):")
+        for alert in alerts:
+            out.write(f"  [{alert.level}] {alert.event}: {clean(alert.title, width)}\n")
+    else:
+        _say(out, f"no alert would be sent ({where})")
     if state.rejected:
         _say(out, f"{state.rejected} request(s) refused (a wrong token or a malformed body)")
 
@@ -237,11 +260,12 @@ def run(args: argparse.Namespace) -> int:
         if args.open:
             opener.start()
         started = time.monotonic()
-        code = run_command(command, command_env(os.environ, config_dir), out)
+        env = command_env(os.environ, config_dir, server.alert_url)
+        code = run_command(command, env, out)
         if args.open:
             opener.join(OPEN_WAIT)  # its word on the browser comes before the report
         state.finish(code)
-        report(state, code, time.monotonic() - started, out)
+        report(state, code, time.monotonic() - started, out, destination(os.environ))
         state.let_readers_see_the_end(timeout=1.5)  # a page or a watch shows how it ended
         if args.hold:
             _hold(server.url, out)

@@ -3,8 +3,10 @@
 Three faces of one record of status updates: the job-side endpoint (a token-protected POST, as
 ``api.json``'s ``set_status_detail`` describes it), the REST execution endpoint (``GET
 /api/v0/executions/preview/``, so ``vhtqdm watch`` works against it) and a live page (static
-assets plus ``/state.json``, which the page polls). The standard library's threading HTTP server
-is enough: one user, a few requests a second, loopback only.
+assets plus ``/state.json``, which the page polls). A fourth: a stand-in webhook for the job's
+alerts (``VHTQDM_ALERT_URL``, its key in the path as Slack's is; the JSON format), so the page
+and the report show what the job would send, and nothing is sent anywhere. The standard
+library's threading HTTP server is enough: one user, a few requests a second, loopback only.
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import secrets
 import threading
 import time
 from collections import deque
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from typing import Any
@@ -24,7 +26,9 @@ from urllib.parse import parse_qs, urlsplit
 EXECUTION_ID = "preview"
 EXECUTION_PATH = f"/api/v0/executions/{EXECUTION_ID}/"
 STATUS_PATH = f"{EXECUTION_PATH}status-detail/"
+ALERTS_PATH = "/alerts/"
 HISTORY = 50  # updates kept for the page's history
+ALERTS = 50  # alerts kept (a run sends at most 21)
 PAGE_UPDATES = 20  # updates sent to the page at most per poll
 PAGE_WATCHING = 3.0  # a page that polled this recently (seconds) is open: it polls every 0.5 s
 WATCH_LINGER = 10.0  # at most this long (seconds) for a `vhtqdm watch` to read how it ended
@@ -42,6 +46,28 @@ _SECURITY_HEADERS = {
     "Content-Security-Policy": "default-src 'self'; img-src 'self' data:; "
     "style-src 'self'; frame-ancestors 'none'",
 }
+
+
+@dataclass(frozen=True)
+class Alert:
+    """One alert the job sent (vhtqdm's JSON format): its number, arrival, what it says."""
+
+    seq: int
+    at: float
+    event: str
+    level: str
+    title: str
+    lines: tuple[str, ...]
+
+
+def read_alert(body: object) -> tuple[str, str, str, tuple[str, ...]] | None:
+    """The event, level, title and lines of an alert body, or None when it is not one."""
+    if not isinstance(body, dict):
+        return None
+    event, level, title, lines = (body.get(k) for k in ("event", "level", "title", "lines"))
+    if not all(isinstance(v, str) for v in (event, level, title)) or not isinstance(lines, list):
+        return None
+    return str(event), str(level), str(title), tuple(str(line) for line in lines)
 
 
 @dataclass(frozen=True)
@@ -65,6 +91,8 @@ class PreviewState:
         self.rejected = 0  # posts refused: bad token or a malformed body
         self._lock = threading.Lock()
         self._updates: deque[Update] = deque(maxlen=HISTORY)
+        self._alerts: deque[Alert] = deque(maxlen=ALERTS)
+        self._alert_count = 0
         self._count = 0
         self._gaps: deque[float] = deque(maxlen=10_000)  # seconds between consecutive updates
         self._exit_code: int | None = None
@@ -85,6 +113,20 @@ class PreviewState:
             update = Update(self._count, time.time(), now, status)
             self._updates.append(update)
             return update
+
+    def record_alert(self, event: str, level: str, title: str, lines: tuple[str, ...]) -> Alert:
+        """Keep an alert the job sent."""
+        with self._lock:
+            self._alert_count += 1
+            alert = Alert(self._alert_count, time.time(), event, level, title, lines)
+            self._alerts.append(alert)
+            return alert
+
+    @property
+    def alerts(self) -> list[Alert]:
+        """The alerts received, oldest first (the newest ``ALERTS``)."""
+        with self._lock:
+            return list(self._alerts)
 
     def reject(self) -> None:
         """Count a refused post (a wrong token, a malformed body)."""
@@ -173,6 +215,7 @@ class PreviewState:
             "count": count,
             "rejected": self.rejected,
             "updates": [{"seq": u.seq, "at": u.at, "status": u.status} for u in fresh],
+            "alerts": [asdict(alert) for alert in self.alerts],
         }
 
 
@@ -264,11 +307,16 @@ class _Handler(BaseHTTPRequestHandler):
     do_HEAD = do_GET
 
     def do_POST(self) -> None:
-        """The job-side endpoint: ``{"status_detail": text}`` with the right token."""
+        """The job-side endpoint: ``{"status_detail": text}`` with the right token; or an
+        alert, to the stand-in webhook's path (its key in it)."""
         if not self._host_ok():
             return
         state = self.server.state
-        if urlsplit(self.path).path != STATUS_PATH:
+        path = urlsplit(self.path).path
+        if path.startswith(ALERTS_PATH) and self.command == "POST":
+            self._alert(path)
+            return
+        if path != STATUS_PATH:
             self._refuse(404, {"detail": "Not found."})
             return
         given = self.headers.get("Authorization", "").encode()
@@ -293,6 +341,29 @@ class _Handler(BaseHTTPRequestHandler):
         state.record(status)
         self._json(200, {"status_detail": status})
 
+    def _alert(self, path: str) -> None:
+        """The stand-in webhook: an alert in vhtqdm's JSON format, to the path with the key."""
+        state = self.server.state
+        if not hmac.compare_digest(path.encode(), self.server.alert_path.encode()):
+            state.reject()
+            self._refuse(404, {"detail": "No such webhook."})
+            return
+        length = self._length() if self.headers.get("Content-Length") else -1
+        if not 0 <= length <= MAX_BODY:
+            state.reject()
+            self._refuse(413 if length > MAX_BODY else 411, {"detail": "Bad length."})
+            return
+        try:
+            alert = read_alert(json.loads(self.rfile.read(length)))
+        except ValueError:
+            alert = None
+        if alert is None:
+            state.reject()
+            self._json(400, {"detail": "Not an alert in vhtqdm's JSON format."})
+            return
+        state.record_alert(*alert)
+        self._json(200, {"ok": True})
+
     do_PUT = do_PATCH = do_POST
 
 
@@ -306,6 +377,7 @@ class PreviewServer(ThreadingHTTPServer):
         super().__init__(("127.0.0.1", port), _Handler)
         self.state = state
         self.token = secrets.token_urlsafe(24)
+        self.alert_path = f"{ALERTS_PATH}{secrets.token_urlsafe(24)}/"
         self.port: int = self.server_address[1]
         self._thread: threading.Thread | None = None
 
@@ -318,6 +390,11 @@ class PreviewServer(ThreadingHTTPServer):
     def status_url(self) -> str:
         """Where the job posts its status (the ``set_status_detail`` URL)."""
         return f"http://127.0.0.1:{self.port}{STATUS_PATH}"
+
+    @property
+    def alert_url(self) -> str:
+        """The stand-in webhook the job's alerts go to (``VHTQDM_ALERT_URL``)."""
+        return f"http://127.0.0.1:{self.port}{self.alert_path}"
 
     def api_json(self) -> dict[str, Any]:
         """A Valohai-like ``api.json`` pointing the job at this server."""

@@ -18,7 +18,7 @@ from typing import Callable
 from .. import _log
 from .._compose import gauge_line, sparkline_line, text_line
 from .._config import ConfigError, config_path, load_endpoint, read_settings
-from .._throttle import Result
+from .._throttle import Result, backoff
 
 DEFAULT_TIMEOUT = 10.0
 EXAMPLES = """\
@@ -127,6 +127,7 @@ class _Once:
     latest result is kept for the command's one message."""
 
     interval = 1.0
+    backoff = staticmethod(backoff)
 
     def __init__(self, text: str, post: Callable[[str, float], Result]) -> None:
         self._text = text

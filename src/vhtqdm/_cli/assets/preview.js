@@ -204,6 +204,29 @@
     );
   }
 
+  const LEVELS = { error: "c-bad", warn: "c-warn", info: "c-info" };
+
+  function drawAlerts(alerts) {
+    const list = $("alerts");
+    if (!alerts.length) {
+      list.replaceChildren(node("li", "empty", "No alert yet."));
+      return;
+    }
+    list.replaceChildren(
+      ...alerts.slice().reverse().map((a) => {
+        const li = node("li");
+        li.dataset.event = a.event;
+        li.append(node("span", "time", clock(a.at)));
+        const event = node("span", `event ${LEVELS[a.level] || ""}`, a.event);
+        const what = node("div", "what");
+        what.append(node("div", "title", a.title));
+        for (const line of a.lines) what.append(node("div", "line", line));
+        li.append(event, what);
+        return li;
+      })
+    );
+  }
+
   function drawClock() {
     if (!state) return;
     const now = (Date.now() + offset) / 1000;
@@ -247,6 +270,7 @@
     } else if (!history.length) {
       drawStatus(null);
     }
+    drawAlerts(next.alerts || []);
     drawState();
     drawClock();
     return false;
