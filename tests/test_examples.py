@@ -89,3 +89,48 @@ def test_long_run_example_tells_the_jobs_progress_its_stall_and_its_phases(
     assert not any("stalled" in t for t in texts)
     # The NaN of epoch 1's batch 20 (40 batches an epoch), told at the step of the whole run.
     assert any(t.startswith("train loss ") and "nan at step 60 \u00b7" in t for t in texts), texts
+
+
+def test_the_readmes_first_command_keeps_the_page_up_until_ctrl_c() -> None:
+    # The README's first command, as a newcomer types it, minus the venv it builds: the page it
+    # points at stays up after the 6-second job, until Ctrl-C (it used to go with the job).
+    import json
+    import signal
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    from .helpers import job_env
+
+    first = next(
+        line for line in (ROOT / "README.md").read_text().splitlines() if " preview " in line
+    )
+    words = first.split("&& ")[-1].split()
+    assert words[:2] == [".venv/bin/vhtqdm", "preview"] and "--hold" in words, first
+    command = [sys.executable, "-m", "vhtqdm", *words[1:]]
+    command[command.index(".venv/bin/python")] = sys.executable
+    proc = subprocess.Popen(
+        [*command[:4], "--port", "0", *command[4:]],
+        cwd=ROOT,
+        env=job_env(None, {"PYTHONUNBUFFERED": "1"}),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    try:
+        assert proc.stderr is not None
+        url = proc.stderr.readline().split()[2]  # "vhtqdm preview: http://127.0.0.1:PORT/ …"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline:
+            if "still serving" in proc.stderr.readline():
+                break
+        time.sleep(1.0)  # the job has ended a while ago: the page is still there
+        with urllib.request.urlopen(url + "state.json", timeout=5) as answer:
+            state = json.load(answer)
+        assert state["status"] == "complete" and state["count"] > 0, state
+        proc.send_signal(signal.SIGINT)
+        assert proc.wait(timeout=10) == 0
+    finally:
+        proc.kill()
+        proc.communicate()
