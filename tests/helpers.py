@@ -1,4 +1,5 @@
-"""Running snippets in a fresh interpreter, as a Valohai job would run them."""
+"""The environment tests and jobs run in; running snippets in a fresh interpreter, as a Valohai
+job would run them."""
 
 from __future__ import annotations
 
@@ -7,10 +8,56 @@ import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# -- the environment ------------------------------------------------------------------------------
+
+# What the shell that started the suite may have set and no test may inherit: vhtqdm's, Valohai's
+# and tqdm's settings, and every variable by which a launcher (torchrun, accelerate, deepspeed,
+# SLURM, Open MPI, MPICH, Intel MPI, MVAPICH, LSF, Horovod, Lightning) tells a process its rank:
+# run inside torchrun or a SLURM job, the suite would otherwise behave as a secondary rank.
+SCRUBBED_PREFIXES = (
+    "VHTQDM_", "VH_", "TQDM_", "VALOHAI_",
+    "SLURM_", "OMPI_", "PMI_", "PMIX_", "MPI_", "MV2_", "TORCHELASTIC_", "JSM_NAMESPACE_",
+    "HOROVOD_",
+)  # fmt: skip
+SCRUBBED_NAMES = frozenset(
+    {
+        "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "GROUP_WORLD_SIZE",
+        "ROLE_RANK", "ROLE_NAME", "ROLE_WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT",
+    }
+)  # fmt: skip
+# Proxies: the tests talk to 127.0.0.1 only; a runner's proxy (requests reads the lowercase
+# names first) must not stand between them. A test that is about proxies sets its own.
+PROXIES = frozenset(
+    f"{name}_{suffix}"
+    for name in ("http", "https", "all", "ftp", "no")
+    for suffix in ("proxy", "PROXY")
+)
+NO_CONFIG = "/nonexistent/vhtqdm-test-config"  # a Valohai config dir that is not there
+LOOPBACK = "127.0.0.1,localhost"
+
+
+def scrubbed(name: str) -> bool:
+    """Whether the variable ``name`` is kept away from tests and their jobs."""
+    return name.startswith(SCRUBBED_PREFIXES) or name in SCRUBBED_NAMES or name in PROXIES
+
+
+def clean_env(environ: Mapping[str, str], config_dir: Path | str | None = None) -> dict[str, str]:
+    """``environ`` without any scrubbed variable, with the Valohai config dir ``config_dir`` (one
+    that does not exist when None) and no proxy for loopback: the environment every test and
+    every job starts from (the autouse fixture of conftest.py and ``job_env``)."""
+    environment = {k: v for k, v in environ.items() if not scrubbed(k)}
+    environment["VH_CONFIG_DIR"] = str(config_dir) if config_dir else NO_CONFIG
+    environment["NO_PROXY"] = LOOPBACK
+    return environment
+
+
+# -- jobs ------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -22,14 +69,8 @@ class Run:
 
 
 def job_env(config_dir: Path | None, env: dict[str, str] | None = None) -> dict[str, str]:
-    """A job's environment: ours without vhtqdm/Valohai/tqdm variables, a config dir, ``env``."""
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("VHTQDM_", "VH_", "TQDM_", "VALOHAI_"))
-    }
-    environment["VH_CONFIG_DIR"] = str(config_dir) if config_dir else "/nonexistent/vhtqdm"
-    environment["NO_PROXY"] = "127.0.0.1,localhost"
+    """A job's environment: ours scrubbed (``clean_env``), the config dir, then ``env``."""
+    environment = clean_env(os.environ, config_dir)
     environment.update(env or {})
     return environment
 
