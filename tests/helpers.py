@@ -1,8 +1,10 @@
-"""The environment tests and jobs run in; running snippets in a fresh interpreter, as a Valohai
-job would run them."""
+"""The suite's shared helpers: the environment tests and jobs run in, running snippets in a fresh
+interpreter as a Valohai job would run them, quiet bars, and reading the statuses received."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import subprocess
 import sys
@@ -11,6 +13,10 @@ import time
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server import Post, StatusServer
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -124,3 +130,38 @@ def run_script(
 def _text(output: bytes) -> str:
     """Decoded as ``subprocess.run(text=True)`` would: universal newlines."""
     return output.decode().replace("\r\n", "\n").replace("\r", "\n")
+
+
+# -- bars and statuses ----------------------------------------------------------------------------
+
+
+def quiet(**kwargs: Any) -> dict[str, Any]:
+    """Arguments of a bar that draws into a buffer on every update, keeping test output readable."""
+    return {"file": io.StringIO(), "mininterval": 0, **kwargs}
+
+
+def lines(status: str) -> list[dict[str, Any]]:
+    """The elements of a status, one JSON object a line (every line must be one)."""
+    return [json.loads(line) for line in status.split("\n")]
+
+
+def last(server: StatusServer) -> list[dict[str, Any]]:
+    """The elements of the latest status the server received (fails if none was)."""
+    assert server.last is not None, "nothing was posted"
+    return server.last.elements
+
+
+def last_gauges(server: StatusServer) -> list[dict[str, Any]]:
+    """The gauges of the latest status the server received (fails if none was)."""
+    assert server.last is not None, "nothing was posted"
+    return server.last.of_type("gauge")
+
+
+def gauges(post: Post) -> list[str]:
+    """The bars of ``post``'s gauges, in order: the first word of each label."""
+    return [g["label"].split()[0] for g in post.of_type("gauge")]
+
+
+def labels(server: StatusServer) -> set[str]:
+    """The bars of every gauge in every status the server received."""
+    return {name for post in server.posts for name in gauges(post)}

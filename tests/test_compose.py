@@ -29,11 +29,9 @@ from vhtqdm._compose import (
     sparkline_line,
 )
 
+from .helpers import lines
+
 OUTCOMES = [RUNNING, COMPLETE, EARLY, FAILED, INTERRUPTED]
-
-
-def lines(status: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in status.split("\n")]
 
 
 def test_label_has_desc_counts_speed_and_eta() -> None:

@@ -21,12 +21,10 @@ from vhtqdm._compose import (
 from vhtqdm._job import Job
 from vhtqdm._stall import Stall
 
+from .helpers import lines
+
 EPOCH = BarView("epoch", n=1, total=3, rate=0.001, elapsed=4680.0)
 TRAIN = BarView("train", n=412, total=1875, rate=3.3, elapsed=120.0)
-
-
-def lines(status: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in status.split("\n")]
 
 
 def test_the_job_gauge_opens_the_status_from_0_to_1() -> None:

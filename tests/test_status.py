@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
@@ -10,24 +9,15 @@ import pytest
 import vhtqdm
 from vhtqdm import tqdm, trange
 
+from .helpers import last_gauges, quiet
 from .server import Answer, StatusServer
-
-
-def quiet(**kwargs: object) -> dict[str, object]:
-    """Bars that draw into a buffer, keeping the test output readable."""
-    return {"file": io.StringIO(), "mininterval": 0, **kwargs}
-
-
-def gauges(server: StatusServer) -> list[dict[str, object]]:
-    assert server.last is not None, "nothing was posted"
-    return server.last.of_type("gauge")
 
 
 def test_a_running_bar_is_a_gauge_with_a_human_label(valohai: StatusServer) -> None:
     bar = tqdm(total=1875, desc="train", **quiet())
     bar.update(412)
     assert vhtqdm.flush(5)
-    (gauge,) = gauges(valohai)
+    (gauge,) = last_gauges(valohai)
     assert (gauge["value"], gauge["min"], gauge["max"]) == (412, 0, 1875)
     assert gauge["label"].startswith("train 412/1875 \u00b7 ")
     assert "it/s \u00b7 ETA " in gauge["label"]
@@ -40,7 +30,7 @@ def test_nested_bars_show_two_gauges_outermost_first(valohai: StatusServer) -> N
     inner = tqdm(total=100, desc="batch", **quiet())
     inner.update(40)
     assert vhtqdm.flush(5)
-    labels = [g["label"].split(" ")[0] for g in gauges(valohai)]
+    labels = [g["label"].split(" ")[0] for g in last_gauges(valohai)]
     assert labels == ["job", "epoch", "batch"]  # the whole job's gauge opens the status
     inner.close()
     outer.close()
@@ -63,7 +53,7 @@ def test_units_and_scaling_follow_tqdm(valohai: StatusServer) -> None:
     )
     bar.update(1_300_000)
     assert vhtqdm.flush(5)
-    (gauge,) = gauges(valohai)
+    (gauge,) = last_gauges(valohai)
     assert gauge["label"].startswith("data 1.24M/4.29MB \u00b7 ")
     assert (gauge["value"], gauge["max"]) == (1_300_000, 4_500_000)
     bar.close()
@@ -115,7 +105,7 @@ def test_the_final_status_goes_out_when_the_last_bar_closes(valohai: StatusServe
     closed = time.monotonic()
     assert valohai.wait_for(lambda posts: len(posts) == 2, 3)
     assert valohai.posts[1].at - closed < 1.0  # not after the 5 s interval
-    (gauge,) = gauges(valohai)
+    (gauge,) = last_gauges(valohai)
     assert gauge["value"] == gauge["max"] == 50
     assert gauge["color"] == "good"
 
@@ -125,7 +115,7 @@ def test_a_bar_closed_early_is_warn(valohai: StatusServer) -> None:
         if i == 30:
             break
     assert valohai.wait_for(lambda posts: bool(posts) and "color" in posts[-1].status, 5)
-    (gauge,) = gauges(valohai)
+    (gauge,) = last_gauges(valohai)
     assert (gauge["value"], gauge["color"]) == (30, "warn")
 
 
@@ -134,7 +124,7 @@ def test_an_exception_inside_with_makes_the_bar_bad(valohai: StatusServer) -> No
         bar.update(3)
         raise ValueError("boom")
     assert valohai.wait_for(lambda posts: bool(posts) and "color" in posts[-1].status, 5)
-    assert gauges(valohai)[0]["color"] == "bad"
+    assert last_gauges(valohai)[0]["color"] == "bad"
 
 
 def test_set_status_is_shown_above_running_bars_and_alone_after(valohai: StatusServer) -> None:
@@ -205,7 +195,7 @@ def test_bars_that_opt_out_are_not_mirrored(valohai: StatusServer) -> None:
     hidden = tqdm(total=5, desc="hidden", status=False, **quiet())
     shown = tqdm(total=5, desc="shown", **quiet())
     assert vhtqdm.flush(5)
-    assert [g["label"].split()[0] for g in gauges(valohai)] == ["shown"]
+    assert [g["label"].split()[0] for g in last_gauges(valohai)] == ["shown"]
     hidden.close()
     shown.close()
 

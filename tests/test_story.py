@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
@@ -10,16 +9,8 @@ import pytest
 import vhtqdm
 from vhtqdm import tqdm, trange
 
+from .helpers import last, quiet
 from .server import StatusServer
-
-
-def quiet(**kwargs: object) -> dict[str, object]:
-    return {"file": io.StringIO(), "mininterval": 0, **kwargs}
-
-
-def last(server: StatusServer) -> list[dict[str, object]]:
-    assert server.last is not None, "nothing was posted"
-    return server.last.elements
 
 
 def test_nested_bars_open_with_the_whole_jobs_gauge(valohai: StatusServer) -> None:

@@ -15,16 +15,8 @@ import pytest
 import vhtqdm
 from vhtqdm import _process, tqdm
 
-from ..helpers import run_script
-from ..server import Post, StatusServer
-
-
-def labels(server: StatusServer) -> set[str]:
-    return {g["label"].split()[0] for p in server.posts for g in p.of_type("gauge")}
-
-
-def gauges(post: Post) -> list[str]:
-    return [g["label"].split()[0] for g in post.of_type("gauge")]
+from ..helpers import gauges, labels, run_script
+from ..server import StatusServer
 
 
 @pytest.mark.slow

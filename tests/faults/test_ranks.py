@@ -10,14 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import run_script
+from ..helpers import gauges, run_script
 from ..server import StatusServer
 
 FAST = {"VHTQDM_STATUS_INTERVAL": "0.5"}
-
-
-def gauges(post: object) -> list[str]:
-    return [g["label"].split()[0] for g in post.of_type("gauge")]  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
