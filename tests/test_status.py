@@ -84,6 +84,7 @@ def test_only_chosen_keys_get_a_sparkline(valohai: StatusServer) -> None:
     bar.close()
 
 
+@pytest.mark.slow
 def test_posts_are_spaced_by_the_status_interval(valohai: StatusServer) -> None:
     with tqdm(total=10_000, status_interval=0.5, **quiet()) as bar:
         deadline = time.monotonic() + 2.6
@@ -152,6 +153,7 @@ def test_a_milestone_then_the_first_bar_both_go_out_at_once(valohai: StatusServe
     bar.close()
 
 
+@pytest.mark.slow
 def test_urgent_posts_cannot_flood_the_api(valohai: StatusServer) -> None:
     started = time.monotonic()
     for i in range(30):  # each a run's first bar and its last bar closing: all urgent
@@ -166,6 +168,7 @@ def test_urgent_posts_cannot_flood_the_api(valohai: StatusServer) -> None:
     )
 
 
+@pytest.mark.slow
 def test_an_unchanged_status_is_not_posted_again(valohai: StatusServer) -> None:
     bar = tqdm(total=10, status_interval=0.5, **quiet())
     bar.update(5)
@@ -177,6 +180,7 @@ def test_an_unchanged_status_is_not_posted_again(valohai: StatusServer) -> None:
     bar.close()
 
 
+@pytest.mark.slow
 def test_a_slow_server_does_not_slow_the_loop(valohai: StatusServer) -> None:
     valohai.answer = Answer(delay=2.0)
     started = time.monotonic()

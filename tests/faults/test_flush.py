@@ -16,6 +16,7 @@ from ..server import Answer, StatusServer
 from .scenarios import free_port
 
 
+@pytest.mark.slow
 def test_flush_retries_a_transient_failure_within_its_timeout(valohai: StatusServer) -> None:
     bar = tqdm(total=10, file=io.StringIO())
     assert vhtqdm.flush(5)  # the first status
@@ -41,6 +42,7 @@ def test_flush_gives_up_at_its_timeout_without_hammering(
     bar.close()
 
 
+@pytest.mark.slow
 def test_flush_after_the_token_is_refused_is_false_at_once(valohai: StatusServer) -> None:
     valohai.answer = Answer(code=401)
     bar = tqdm(total=10, file=io.StringIO())
@@ -69,6 +71,7 @@ def test_flush_off_valohai_is_true_and_instant() -> None:
     assert time.monotonic() - started < 0.1
 
 
+@pytest.mark.slow
 def test_a_failing_composer_costs_one_warning_and_no_busy_loop(
     valohai: StatusServer, caplog: pytest.LogCaptureFixture
 ) -> None:

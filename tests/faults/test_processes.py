@@ -141,6 +141,7 @@ def test_thread_map_with_vhtqdm(valohai: StatusServer) -> None:
     assert valohai.last.of_type("gauge")[0]["value"] == 100
 
 
+@pytest.mark.slow
 def test_a_thousand_short_bars_leak_nothing(valohai: StatusServer) -> None:
     def burst(count: int) -> None:
         for _ in range(count):
