@@ -24,6 +24,7 @@ from __future__ import annotations
 import shutil
 import sys
 import tarfile
+import time
 from pathlib import Path
 from typing import Any
 
@@ -65,10 +66,12 @@ def pytest(session: nox.Session, *args: str, workers: str = WORKERS, **kwargs: A
     ``--dist loadgroup`` keeps each ``xdist_group`` on one worker, one test after another. Exit
     5 (nothing collected) is a failure: a suite that ran nothing never passes.
     """
+    started = time.monotonic()
     session.run(
         "pytest", "-n", workers, "--dist", "loadgroup", *args, *session.posargs,
         success_codes=[0], **kwargs,
     )  # fmt: skip
+    session.log(f"{session.name}: pytest took {time.monotonic() - started:.0f} s")
 
 
 @nox.session(python=PYTHONS)
