@@ -14,6 +14,11 @@ from vhtqdm import _process
 from .helpers import clean_env
 from .server import StatusServer, write_api_json
 
+try:
+    import fcntl
+except ImportError:  # not POSIX: no lock (nor the signals these tests depend on)
+    fcntl = None  # type: ignore[assignment]
+
 
 def pytest_configure(config: pytest.Config) -> None:
     """The signal dispositions the tests rely on, whatever the suite was started under.
@@ -31,6 +36,36 @@ def pytest_configure(config: pytest.Config) -> None:
             signal.signal(sig, signal.SIG_DFL)
     if hasattr(signal, "pthread_sigmask"):  # POSIX
         signal.pthread_sigmask(signal.SIG_UNBLOCK, {signal.SIGINT, *others})
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-xdist reads the groups
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests marked ``timing`` bound a job's wall-clock time within a fraction of a second, so
+    they never run two at a time (``_one_timing_test_at_a_time``). With ``--dist loadgroup`` (nox)
+    they also share one xdist worker, the largest group, handed out first, while the other
+    workers run the rest. (pytest 9.2 drops the group xdist 3.8 writes into the node ID,
+    pytest-xdist#1386: then the lock alone keeps them apart.)"""
+    for item in items:
+        if item.get_closest_marker("timing") is not None:
+            item.add_marker(pytest.mark.xdist_group("timing"))
+
+
+@pytest.fixture(autouse=True)
+def _one_timing_test_at_a_time(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[None]:
+    """Under pytest-xdist, a test marked ``timing`` holds a lock shared by every worker of the
+    run (a file in their common base temp directory) while it runs, whatever the scheduling."""
+    if request.node.get_closest_marker("timing") is None or fcntl is None:
+        yield
+        return
+    if "PYTEST_XDIST_WORKER" not in os.environ:  # one process: one test at a time anyway
+        yield
+        return
+    lock = tmp_path_factory.getbasetemp().parent / "timing.lock"
+    with lock.open("a") as file:
+        fcntl.flock(file, fcntl.LOCK_EX)  # released when the file closes
+        yield
 
 
 @pytest.fixture(autouse=True)

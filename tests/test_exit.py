@@ -106,6 +106,7 @@ def test_sys_exit_keeps_its_code_and_the_bar_state(server: StatusServer, config_
     assert (gauge["value"], gauge["color"]) == (4, "warn")
 
 
+@pytest.mark.timing
 def test_exit_is_bounded_by_the_flush_timeout_when_the_server_hangs(
     server: StatusServer, config_dir: Path
 ) -> None:

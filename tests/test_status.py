@@ -84,6 +84,7 @@ def test_only_chosen_keys_get_a_sparkline(valohai: StatusServer) -> None:
     bar.close()
 
 
+@pytest.mark.timing
 @pytest.mark.slow
 def test_posts_are_spaced_by_the_status_interval(valohai: StatusServer) -> None:
     with tqdm(total=10_000, status_interval=0.5, **quiet()) as bar:
@@ -144,6 +145,7 @@ def test_set_status_is_shown_above_running_bars_and_alone_after(valohai: StatusS
     assert valohai.last.elements == [{"type": "text", "text": "Evaluating", "color": "warn"}]
 
 
+@pytest.mark.timing
 def test_a_milestone_then_the_first_bar_both_go_out_at_once(valohai: StatusServer) -> None:
     started = time.monotonic()
     vhtqdm.set_status("Warming up")
@@ -153,6 +155,7 @@ def test_a_milestone_then_the_first_bar_both_go_out_at_once(valohai: StatusServe
     bar.close()
 
 
+@pytest.mark.timing
 @pytest.mark.slow
 def test_urgent_posts_cannot_flood_the_api(valohai: StatusServer) -> None:
     started = time.monotonic()
@@ -180,6 +183,7 @@ def test_an_unchanged_status_is_not_posted_again(valohai: StatusServer) -> None:
     bar.close()
 
 
+@pytest.mark.timing
 @pytest.mark.slow
 def test_a_slow_server_does_not_slow_the_loop(valohai: StatusServer) -> None:
     valohai.answer = Answer(delay=2.0)

@@ -28,6 +28,7 @@ def test_flush_retries_a_transient_failure_within_its_timeout(valohai: StatusSer
     bar.close()
 
 
+@pytest.mark.timing
 def test_flush_gives_up_at_its_timeout_without_hammering(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -42,6 +43,7 @@ def test_flush_gives_up_at_its_timeout_without_hammering(
     bar.close()
 
 
+@pytest.mark.timing
 @pytest.mark.slow
 def test_flush_after_the_token_is_refused_is_false_at_once(valohai: StatusServer) -> None:
     valohai.answer = Answer(code=401)

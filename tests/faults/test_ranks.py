@@ -162,6 +162,7 @@ print(time.perf_counter() - started)
 """
 
 
+@pytest.mark.timing
 @pytest.mark.slow
 def test_relaying_to_a_stopped_or_absent_claimer_costs_the_loop_nothing(
     server: StatusServer, config_dir: Path
