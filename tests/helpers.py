@@ -1,16 +1,69 @@
-"""Running snippets in a fresh interpreter, as a Valohai job would run them."""
+"""The suite's shared helpers: the environment tests and jobs run in, running snippets in a fresh
+interpreter as a Valohai job would run them, quiet bars, and reading the statuses received."""
 
 from __future__ import annotations
 
+import io
+import json
 import os
 import subprocess
 import sys
 import textwrap
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from .server import Post, StatusServer
 
 ROOT = Path(__file__).resolve().parent.parent
+
+# -- the environment ------------------------------------------------------------------------------
+
+# What the shell that started the suite may have set and no test may inherit: vhtqdm's, Valohai's
+# and tqdm's settings, and every variable by which a launcher (torchrun, accelerate, deepspeed,
+# SLURM, Open MPI, MPICH, Intel MPI, MVAPICH, LSF, Horovod, Lightning) tells a process its rank:
+# run inside torchrun or a SLURM job, the suite would otherwise behave as a secondary rank.
+SCRUBBED_PREFIXES = (
+    "VHTQDM_", "VH_", "TQDM_", "VALOHAI_",
+    "SLURM_", "OMPI_", "PMI_", "PMIX_", "MPI_", "MV2_", "TORCHELASTIC_", "JSM_NAMESPACE_",
+    "HOROVOD_",
+)  # fmt: skip
+SCRUBBED_NAMES = frozenset(
+    {
+        "RANK", "LOCAL_RANK", "WORLD_SIZE", "LOCAL_WORLD_SIZE", "GROUP_RANK", "GROUP_WORLD_SIZE",
+        "ROLE_RANK", "ROLE_NAME", "ROLE_WORLD_SIZE", "NODE_RANK", "MASTER_ADDR", "MASTER_PORT",
+    }
+)  # fmt: skip
+# Proxies: the tests talk to 127.0.0.1 only; a runner's proxy (requests reads the lowercase
+# names first) must not stand between them. A test that is about proxies sets its own.
+PROXIES = frozenset(
+    f"{name}_{suffix}"
+    for name in ("http", "https", "all", "ftp", "no")
+    for suffix in ("proxy", "PROXY")
+)
+NO_CONFIG = "/nonexistent/vhtqdm-test-config"  # a Valohai config dir that is not there
+LOOPBACK = "127.0.0.1,localhost"
+
+
+def scrubbed(name: str) -> bool:
+    """Whether the variable ``name`` is kept away from tests and their jobs."""
+    return name.startswith(SCRUBBED_PREFIXES) or name in SCRUBBED_NAMES or name in PROXIES
+
+
+def clean_env(environ: Mapping[str, str], config_dir: Path | str | None = None) -> dict[str, str]:
+    """``environ`` without any scrubbed variable, with the Valohai config dir ``config_dir`` (one
+    that does not exist when None) and no proxy for loopback: the environment every test and
+    every job starts from (the autouse fixture of conftest.py and ``job_env``)."""
+    environment = {k: v for k, v in environ.items() if not scrubbed(k)}
+    environment["VH_CONFIG_DIR"] = str(config_dir) if config_dir else NO_CONFIG
+    environment["NO_PROXY"] = LOOPBACK
+    return environment
+
+
+# -- jobs ------------------------------------------------------------------------------------------
 
 
 @dataclass
@@ -22,14 +75,8 @@ class Run:
 
 
 def job_env(config_dir: Path | None, env: dict[str, str] | None = None) -> dict[str, str]:
-    """A job's environment: ours without vhtqdm/Valohai/tqdm variables, a config dir, ``env``."""
-    environment = {
-        k: v
-        for k, v in os.environ.items()
-        if not k.startswith(("VHTQDM_", "VH_", "TQDM_", "VALOHAI_"))
-    }
-    environment["VH_CONFIG_DIR"] = str(config_dir) if config_dir else "/nonexistent/vhtqdm"
-    environment["NO_PROXY"] = "127.0.0.1,localhost"
+    """A job's environment: ours scrubbed (``clean_env``), the config dir, then ``env``."""
+    environment = clean_env(os.environ, config_dir)
     environment.update(env or {})
     return environment
 
@@ -83,3 +130,43 @@ def run_script(
 def _text(output: bytes) -> str:
     """Decoded as ``subprocess.run(text=True)`` would: universal newlines."""
     return output.decode().replace("\r\n", "\n").replace("\r", "\n")
+
+
+# -- bars and statuses ----------------------------------------------------------------------------
+
+
+def quiet(**kwargs: Any) -> dict[str, Any]:
+    """Arguments of a bar that draws into a buffer on every update, keeping test output readable."""
+    return {"file": io.StringIO(), "mininterval": 0, **kwargs}
+
+
+def lines(status: str) -> list[dict[str, Any]]:
+    """The elements of a status, one JSON object a line (every line must be one)."""
+    return [json.loads(line) for line in status.split("\n")]
+
+
+def last(server: StatusServer) -> list[dict[str, Any]]:
+    """The elements of the latest status the server received (fails if none was)."""
+    assert server.last is not None, "nothing was posted"
+    return server.last.elements
+
+
+def last_gauges(server: StatusServer) -> list[dict[str, Any]]:
+    """The gauges of the latest status the server received (fails if none was)."""
+    assert server.last is not None, "nothing was posted"
+    return server.last.of_type("gauge")
+
+
+def gauges(post: Post) -> list[str]:
+    """The bars of ``post``'s gauges, in order: the first word of each label."""
+    return [g["label"].split()[0] for g in post.of_type("gauge")]
+
+
+def labels(server: StatusServer) -> set[str]:
+    """The bars of every gauge in every status the server received."""
+    return {name for post in server.posts for name in gauges(post)}
+
+
+def metadata_points(out: str) -> list[dict[str, Any]]:
+    """The Valohai metadata lines a job printed on stdout (JSON objects, one a line)."""
+    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]

@@ -7,6 +7,7 @@ import math
 import re
 from dataclasses import replace
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from tqdm.std import tqdm as _std
@@ -27,11 +28,9 @@ from vhtqdm._views import (
     Milestone,
 )
 
+from .helpers import lines
+
 OUTCOMES = [RUNNING, COMPLETE, EARLY, FAILED, INTERRUPTED]
-
-
-def lines(status: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in status.split("\n")]
 
 
 def test_label_has_desc_counts_speed_and_eta() -> None:
@@ -78,6 +77,7 @@ METER = re.compile(
 METER_NO_TOTAL = re.compile(r"^(?P<n>.*?)(?P<unit>[A-Za-z]+) \[(?P<elapsed>.*), (?P<rate>.*)\]$")
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(
     n=st.one_of(st.integers(0, 10**9), st.floats(0, 1e9)),
@@ -292,6 +292,7 @@ metric_views = st.builds(
 )
 
 
+@pytest.mark.slow
 @settings(max_examples=400, deadline=None)
 @given(
     bars=st.lists(bar_views, max_size=10),
@@ -323,6 +324,7 @@ def test_an_eta_beyond_any_clock_leaves_just_the_counts() -> None:
     assert bar_label(BarView(desc="x", n=1, total=10, rate=1e-308)) == "x 1/10"
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(metric=metric_views)
 def test_any_metric_gives_one_short_line_or_a_summary(metric: MetricView) -> None:

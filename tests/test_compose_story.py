@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -22,12 +23,10 @@ from vhtqdm._views import (
     Stall,
 )
 
+from .helpers import lines
+
 EPOCH = BarView("epoch", n=1, total=3, rate=0.001, elapsed=4680.0)
 TRAIN = BarView("train", n=412, total=1875, rate=3.3, elapsed=120.0)
-
-
-def lines(status: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in status.split("\n")]
 
 
 def test_the_job_gauge_opens_the_status_from_0_to_1() -> None:
@@ -111,6 +110,7 @@ views = st.builds(
 floats = st.floats(allow_nan=True, allow_infinity=True)
 
 
+@pytest.mark.slow
 @settings(max_examples=300, deadline=None)
 @given(
     bars=st.lists(views, max_size=8),

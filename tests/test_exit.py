@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from .helpers import run_command, run_script
+from .helpers import last, run_command, run_script
 from .server import TOKEN, Answer, StatusServer
 
 pytestmark = pytest.mark.slow
@@ -24,11 +24,6 @@ NESTED_FAILURE = """
 """
 
 
-def final(server: StatusServer) -> list[dict[str, object]]:
-    assert server.last is not None, "nothing was posted"
-    return server.last.elements
-
-
 def test_a_normal_end_is_complete_and_good(server: StatusServer, config_dir: Path) -> None:
     run = run_script(
         """
@@ -39,7 +34,7 @@ def test_a_normal_end_is_complete_and_good(server: StatusServer, config_dir: Pat
         config_dir,
     )
     assert run.code == 0, run.err
-    (gauge,) = [e for e in final(server) if e["type"] == "gauge"]
+    (gauge,) = [e for e in last(server) if e["type"] == "gauge"]
     assert (gauge["value"], gauge["max"], gauge["color"]) == (10, 10, "good")
 
 
@@ -57,7 +52,7 @@ def test_the_final_status_is_flushed_at_exit_without_waiting_the_interval(
     )
     assert run.code == 0, run.err
     assert run.seconds < 10
-    assert final(server)[0]["color"] == "good"
+    assert last(server)[0]["color"] == "good"
 
 
 def test_an_uncaught_exception_ends_bad_naming_it(server: StatusServer, config_dir: Path) -> None:
@@ -67,11 +62,11 @@ def test_an_uncaught_exception_ends_bad_naming_it(server: StatusServer, config_d
     # The user's traceback is untouched: same last lines as without mirroring.
     assert run.err.splitlines()[-3:] == baseline.err.splitlines()[-3:]
     assert "RuntimeError: CUDA out of memory" in run.err
-    head = final(server)[0]
+    head = last(server)[0]
     assert head["color"] == "bad"
     assert head["text"].startswith("Failed at train 412/1875: RuntimeError: CUDA out of memory.")
     assert len(head["text"]) <= 130
-    colors = [e.get("color") for e in final(server) if e["type"] == "gauge"]
+    colors = [e.get("color") for e in last(server) if e["type"] == "gauge"]
     assert colors == ["bad", "bad"]
 
 
@@ -87,7 +82,7 @@ def test_keyboard_interrupt_ends_warn(server: StatusServer, config_dir: Path) ->
     )
     assert run.code != 0
     assert "KeyboardInterrupt" in run.err
-    head = final(server)[0]
+    head = last(server)[0]
     assert head == {
         "type": "text",
         "text": "Interrupted at train 7/100: KeyboardInterrupt",
@@ -107,10 +102,11 @@ def test_sys_exit_keeps_its_code_and_the_bar_state(server: StatusServer, config_
         config_dir,
     )
     assert run.code == 3
-    (gauge,) = [e for e in final(server) if e["type"] == "gauge"]  # after phase lines
+    (gauge,) = [e for e in last(server) if e["type"] == "gauge"]  # after phase lines
     assert (gauge["value"], gauge["color"]) == (4, "warn")
 
 
+@pytest.mark.timing
 def test_exit_is_bounded_by_the_flush_timeout_when_the_server_hangs(
     server: StatusServer, config_dir: Path
 ) -> None:
@@ -208,7 +204,7 @@ def test_posts_carry_valid_json_lines_only(server: StatusServer, config_dir: Pat
             element = json.loads(line)
             assert element["type"] in ("text", "gauge", "sparkline")
             assert "\n" not in json.dumps(element) and "\x1b" not in line
-    texts = [e for e in final(server) if e["type"] == "text"]
+    texts = [e for e in last(server) if e["type"] == "text"]
     nan = "loss nan since step 4 \u00b7 min 0.25 \u00b7 max 1"  # the step: the bar's count
     assert {"type": "text", "text": nan, "color": "bad"} in texts
 
@@ -250,7 +246,7 @@ def test_a_bar_of_an_earlier_atexit_handler_is_delivered(
         """
     )
     run_with(python, source, config_dir)
-    (gauge,) = [e for e in final(server) if e["type"] == "gauge"]  # after phase lines
+    (gauge,) = [e for e in last(server) if e["type"] == "gauge"]  # after phase lines
     assert gauge["label"].startswith("late 10/10") and gauge["color"] == "good", gauge
 
 
@@ -260,7 +256,7 @@ def test_a_first_bar_run_at_exit_is_delivered_complete(
 ) -> None:
     # Fails on the previous code: 0/10 (3.11, 3.13) or nothing (3.12, no thread may start).
     run_with(python, LATE_HANDLER, config_dir)
-    (gauge,) = [e for e in final(server) if e["type"] == "gauge"]  # after phase lines
+    (gauge,) = [e for e in last(server) if e["type"] == "gauge"]  # after phase lines
     assert gauge["label"].startswith("late 10/10") and gauge["color"] == "good", gauge
 
 
@@ -285,5 +281,5 @@ def test_a_transient_500_on_the_final_status_is_retried_at_exit(
     )
     assert run.code == 0, run.err
     assert [code for _, code in server.log] == [200, 500, 200]
-    (gauge,) = [e for e in final(server) if e["type"] == "gauge"]  # after phase lines
+    (gauge,) = [e for e in last(server) if e["type"] == "gauge"]  # after phase lines
     assert (gauge["value"], gauge["color"]) == (10, "good")

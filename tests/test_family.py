@@ -28,17 +28,13 @@ import vhtqdm.contrib.itertools
 import vhtqdm.contrib.logging
 from vhtqdm import tqdm as vh_tqdm
 
-from .helpers import Run, run_script
+from .helpers import Run, quiet, run_script
 from .server import StatusServer
 
 
 def run_raw(source: str, config_dir: Path | None, env: dict[str, str] | None = None) -> Run:
     """``run_script`` keeping carriage returns."""
     return run_script(source, config_dir, timeout=60, env=env, raw=True)
-
-
-def quiet(**kwargs: Any) -> dict[str, Any]:
-    return {"file": io.StringIO(), "mininterval": 0, **kwargs}
 
 
 def gauge(server: StatusServer, desc: str) -> dict[str, Any]:

@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from .helpers import run_script
+from .helpers import metadata_points, run_script
 from .server import StatusServer
 
 pytestmark = pytest.mark.slow
@@ -23,16 +22,12 @@ EPOCHS = """
 """
 
 
-def points(out: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
-
-
 def test_the_step_runs_across_reborn_inner_bars_with_the_epoch(
     server: StatusServer, config_dir: Path
 ) -> None:
     run = run_script(EPOCHS, config_dir, env={"VHTQDM_LOG_INTERVAL": "0"})
     assert run.code == 0, run.err
-    found = points(run.out)
+    found = metadata_points(run.out)
     assert len(found) >= 3, run.out
     steps = [p["step"] for p in found]
     assert steps == sorted(steps) and len(set(steps)) == len(steps), steps
@@ -48,5 +43,5 @@ def test_the_step_runs_across_reborn_inner_bars_with_the_epoch(
 def test_no_empty_lines_in_a_log(server: StatusServer, config_dir: Path) -> None:
     run = run_script(EPOCHS, config_dir)  # stdout is a pipe: a log
     assert run.code == 0, run.err
-    assert points(run.out)
+    assert metadata_points(run.out)
     assert "" not in run.out.splitlines()

@@ -11,13 +11,10 @@ import pytest
 import vhtqdm
 from vhtqdm import tqdm
 
+from .helpers import quiet
 from .server import StatusServer
 
 DOT = " \u00b7 "
-
-
-def quiet(**kwargs: Any) -> dict[str, Any]:
-    return {"file": io.StringIO(), "mininterval": 0, **kwargs}
 
 
 def metrics(server: StatusServer) -> list[dict[str, Any]]:

@@ -7,19 +7,14 @@ values never printed, one-element tensors shown as text).
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
-from .helpers import run_script
-from .server import Post, StatusServer
+from .helpers import metadata_points, run_script
+from .server import StatusServer
 
 pytestmark = pytest.mark.slow
-
-
-def gauges(post: Post) -> list[dict[str, object]]:
-    return post.of_type("gauge")
 
 
 def test_bars_of_two_threads_run_side_by_side(server: StatusServer, config_dir: Path) -> None:
@@ -45,10 +40,12 @@ def test_bars_of_two_threads_run_side_by_side(server: StatusServer, config_dir: 
     both = [p for p in server.posts if "worker0" in p.status and "worker1" in p.status]
     assert both, [p.status for p in server.posts]
     for post in both:
-        assert len(gauges(post)) == 2, post.status  # no job gauge: neither runs inside the other
-        first, second = gauges(post)
+        assert len(post.of_type("gauge")) == 2, (
+            post.status
+        )  # no job gauge: neither runs inside the other
+        first, second = post.of_type("gauge")
         assert float(first["value"]) <= 20 and float(second["value"]) <= 200  # each its own
-    assert any("B/s" in str(gauges(p)[0]["label"]) for p in both)  # the rate stays
+    assert any("B/s" in str(p.of_type("gauge")[0]["label"]) for p in both)  # the rate stays
 
 
 def test_shards_of_one_kind_are_siblings_not_a_job(server: StatusServer, config_dir: Path) -> None:
@@ -146,12 +143,8 @@ def test_each_workers_bar_is_shown_once(
     )
     assert run.code == 0, run.err
     assert server.last is not None
-    labels = [str(g["label"]).split()[0] for g in gauges(server.last)]
+    labels = [str(g["label"]).split()[0] for g in server.last.of_type("gauge")]
     assert len(labels) == len(set(labels)), server.last.status
-
-
-def metadata_lines(out: str) -> list[dict[str, object]]:
-    return [json.loads(line) for line in out.splitlines() if line.startswith("{")]
 
 
 def test_every_epochs_value_and_every_bars_last_value_reach_the_charts(
@@ -171,7 +164,7 @@ def test_every_epochs_value_and_every_bars_last_value_reach_the_charts(
         env={"VHTQDM_METADATA": "1", "VHTQDM_STATUS_INTERVAL": "0.5"},
     )
     assert run.code == 0, run.err
-    points = metadata_lines(run.out)
+    points = metadata_points(run.out)
     accuracy = [p["val_acc"] for p in points if "val_acc" in p]
     assert accuracy == [0.5, 0.6, 0.7, 0.8, 0.9], points
 
@@ -192,7 +185,7 @@ def test_the_last_value_of_a_loop_is_printed_as_its_bar_ends(
         env={"VHTQDM_METADATA": "1", "VHTQDM_STATUS_INTERVAL": "0.5"},
     )
     assert run.code == 0, run.err
-    points = metadata_lines(run.out)
+    points = metadata_points(run.out)
     assert points[-1]["step"] == 119 and points[-1]["loss"] == 1 / 120, points
 
 

@@ -18,6 +18,7 @@ from .server import StatusServer
 
 pytestmark = [
     pytest.mark.slow,
+    pytest.mark.timing,
     pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals"),
 ]
 

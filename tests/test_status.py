@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
@@ -10,24 +9,15 @@ import pytest
 import vhtqdm
 from vhtqdm import tqdm, trange
 
+from .helpers import last_gauges, quiet
 from .server import Answer, StatusServer
-
-
-def quiet(**kwargs: object) -> dict[str, object]:
-    """Bars that draw into a buffer, keeping the test output readable."""
-    return {"file": io.StringIO(), "mininterval": 0, **kwargs}
-
-
-def gauges(server: StatusServer) -> list[dict[str, object]]:
-    assert server.last is not None, "nothing was posted"
-    return server.last.of_type("gauge")
 
 
 def test_a_running_bar_is_a_gauge_with_a_human_label(valohai: StatusServer) -> None:
     bar = tqdm(total=1875, desc="train", **quiet())
     bar.update(412)
     assert vhtqdm.flush(5)
-    (gauge,) = gauges(valohai)
+    (gauge,) = last_gauges(valohai)
     assert (gauge["value"], gauge["min"], gauge["max"]) == (412, 0, 1875)
     assert gauge["label"].startswith("train 412/1875 \u00b7 ")
     assert "it/s \u00b7 ETA " in gauge["label"]
@@ -40,7 +30,7 @@ def test_nested_bars_show_two_gauges_outermost_first(valohai: StatusServer) -> N
     inner = tqdm(total=100, desc="batch", **quiet())
     inner.update(40)
     assert vhtqdm.flush(5)
-    labels = [g["label"].split(" ")[0] for g in gauges(valohai)]
+    labels = [g["label"].split(" ")[0] for g in last_gauges(valohai)]
     assert labels == ["job", "epoch", "batch"]  # the whole job's gauge opens the status
     inner.close()
     outer.close()
@@ -63,7 +53,7 @@ def test_units_and_scaling_follow_tqdm(valohai: StatusServer) -> None:
     )
     bar.update(1_300_000)
     assert vhtqdm.flush(5)
-    (gauge,) = gauges(valohai)
+    (gauge,) = last_gauges(valohai)
     assert gauge["label"].startswith("data 1.24M/4.29MB \u00b7 ")
     assert (gauge["value"], gauge["max"]) == (1_300_000, 4_500_000)
     bar.close()
@@ -94,6 +84,8 @@ def test_only_chosen_keys_get_a_sparkline(valohai: StatusServer) -> None:
     bar.close()
 
 
+@pytest.mark.timing
+@pytest.mark.slow
 def test_posts_are_spaced_by_the_status_interval(valohai: StatusServer) -> None:
     with tqdm(total=10_000, status_interval=0.5, **quiet()) as bar:
         deadline = time.monotonic() + 2.6
@@ -115,7 +107,7 @@ def test_the_final_status_goes_out_when_the_last_bar_closes(valohai: StatusServe
     closed = time.monotonic()
     assert valohai.wait_for(lambda posts: len(posts) == 2, 3)
     assert valohai.posts[1].at - closed < 1.0  # not after the 5 s interval
-    (gauge,) = gauges(valohai)
+    (gauge,) = last_gauges(valohai)
     assert gauge["value"] == gauge["max"] == 50
     assert gauge["color"] == "good"
 
@@ -125,7 +117,7 @@ def test_a_bar_closed_early_is_warn(valohai: StatusServer) -> None:
         if i == 30:
             break
     assert valohai.wait_for(lambda posts: bool(posts) and "color" in posts[-1].status, 5)
-    (gauge,) = gauges(valohai)
+    (gauge,) = last_gauges(valohai)
     assert (gauge["value"], gauge["color"]) == (30, "warn")
 
 
@@ -134,7 +126,7 @@ def test_an_exception_inside_with_makes_the_bar_bad(valohai: StatusServer) -> No
         bar.update(3)
         raise ValueError("boom")
     assert valohai.wait_for(lambda posts: bool(posts) and "color" in posts[-1].status, 5)
-    assert gauges(valohai)[0]["color"] == "bad"
+    assert last_gauges(valohai)[0]["color"] == "bad"
 
 
 def test_set_status_is_shown_above_running_bars_and_alone_after(valohai: StatusServer) -> None:
@@ -153,6 +145,7 @@ def test_set_status_is_shown_above_running_bars_and_alone_after(valohai: StatusS
     assert valohai.last.elements == [{"type": "text", "text": "Evaluating", "color": "warn"}]
 
 
+@pytest.mark.timing
 def test_a_milestone_then_the_first_bar_both_go_out_at_once(valohai: StatusServer) -> None:
     started = time.monotonic()
     vhtqdm.set_status("Warming up")
@@ -162,6 +155,8 @@ def test_a_milestone_then_the_first_bar_both_go_out_at_once(valohai: StatusServe
     bar.close()
 
 
+@pytest.mark.timing
+@pytest.mark.slow
 def test_urgent_posts_cannot_flood_the_api(valohai: StatusServer) -> None:
     started = time.monotonic()
     for i in range(30):  # each a run's first bar and its last bar closing: all urgent
@@ -176,6 +171,7 @@ def test_urgent_posts_cannot_flood_the_api(valohai: StatusServer) -> None:
     )
 
 
+@pytest.mark.slow
 def test_an_unchanged_status_is_not_posted_again(valohai: StatusServer) -> None:
     bar = tqdm(total=10, status_interval=0.5, **quiet())
     bar.update(5)
@@ -187,6 +183,8 @@ def test_an_unchanged_status_is_not_posted_again(valohai: StatusServer) -> None:
     bar.close()
 
 
+@pytest.mark.timing
+@pytest.mark.slow
 def test_a_slow_server_does_not_slow_the_loop(valohai: StatusServer) -> None:
     valohai.answer = Answer(delay=2.0)
     started = time.monotonic()
@@ -205,7 +203,7 @@ def test_bars_that_opt_out_are_not_mirrored(valohai: StatusServer) -> None:
     hidden = tqdm(total=5, desc="hidden", status=False, **quiet())
     shown = tqdm(total=5, desc="shown", **quiet())
     assert vhtqdm.flush(5)
-    assert [g["label"].split()[0] for g in gauges(valohai)] == ["shown"]
+    assert [g["label"].split()[0] for g in last_gauges(valohai)] == ["shown"]
     hidden.close()
     shown.close()
 

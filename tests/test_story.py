@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import io
 import time
 
 import pytest
@@ -10,16 +9,8 @@ import pytest
 import vhtqdm
 from vhtqdm import tqdm, trange
 
+from .helpers import last, quiet
 from .server import StatusServer
-
-
-def quiet(**kwargs: object) -> dict[str, object]:
-    return {"file": io.StringIO(), "mininterval": 0, **kwargs}
-
-
-def last(server: StatusServer) -> list[dict[str, object]]:
-    assert server.last is not None, "nothing was posted"
-    return server.last.elements
 
 
 def test_nested_bars_open_with_the_whole_jobs_gauge(valohai: StatusServer) -> None:
@@ -54,6 +45,7 @@ def test_a_single_bar_has_no_job_gauge(valohai: StatusServer) -> None:
         assert [str(g["label"]).split()[0] for g in last(valohai)] == ["train"]
 
 
+@pytest.mark.slow
 def test_a_hung_loop_turns_stalled_then_clears(valohai: StatusServer) -> None:
     bar = tqdm(total=1875, desc="train", status_interval=0.5, stall_after=1, **quiet())
     for _ in range(5):
@@ -73,6 +65,7 @@ def test_a_hung_loop_turns_stalled_then_clears(valohai: StatusServer) -> None:
     bar.close()
 
 
+@pytest.mark.slow
 def test_stall_after_0_turns_stalls_off(
     valohai: StatusServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -85,6 +78,7 @@ def test_stall_after_0_turns_stalls_off(
     bar.close()
 
 
+@pytest.mark.slow
 def test_vhtqdm_stall_after_sets_the_limit(
     valohai: StatusServer, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -82,6 +82,7 @@ values = st.one_of(
 keys = st.text(alphabet=st.characters(categories=["L", "N"]), min_size=1, max_size=8)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("mirrored", [False, True], ids=["off-valohai", "mirrored"])
 @settings(
     max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]

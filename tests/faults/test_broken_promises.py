@@ -22,7 +22,7 @@ from ..server import TOKEN, Answer, StatusServer, write_api_json
 pytestmark = pytest.mark.slow
 
 
-def statuses(server: StatusServer) -> list[str]:
+def posted(server: StatusServer) -> list[str]:
     return [post.status for post in server.posts]
 
 
@@ -76,8 +76,8 @@ def test_a_500_on_the_final_status_is_tried_once_more(
         env={"VHTQDM_STATUS_INTERVAL": "0.5"},
     )
     assert run.code == 0, run.err
-    assert refused, statuses(server)
-    assert server.last is not None and "steps 10/10" in server.last.status, statuses(server)
+    assert refused, posted(server)
+    assert server.last is not None and "steps 10/10" in server.last.status, posted(server)
 
 
 def test_a_sender_thread_that_failed_to_start_is_tried_again_while_bars_run(
@@ -106,8 +106,8 @@ def test_a_sender_thread_that_failed_to_start_is_tried_again_while_bars_run(
     )
     assert run.code == 0, run.err
     assert "vhtqdm-sender" in run.out  # the start did fail once
-    running = [s for s in statuses(server) if "second" in s and "second 30/30" not in s]
-    assert len(running) >= 2, statuses(server)  # live while it ran, not only at its end
+    running = [s for s in posted(server) if "second" in s and "second 30/30" not in s]
+    assert len(running) >= 2, posted(server)  # live while it ran, not only at its end
 
 
 def test_a_server_that_closes_every_connection_gets_every_status(tmp_path: Path) -> None:
@@ -211,7 +211,7 @@ def test_one_odd_number_never_stops_the_status(server: StatusServer, config_dir:
         config_dir,
     )
     assert run.code == 0, run.err
-    assert server.last is not None and "odd 4/4" in server.last.status, statuses(server)
+    assert server.last is not None and "odd 4/4" in server.last.status, posted(server)
     assert "composition failed" not in run.err
 
 
@@ -382,9 +382,9 @@ def test_one_poster_whatever_the_temp_directory(
         env["TMPDIR"] = str(shared)
     run = run_script(PARENT.replace("CHILD_ENV", repr(child_env)), config_dir, env=env, timeout=60)
     assert run.code == 0, run.err
-    posted = statuses(server)
-    assert any("child" in s for s in posted), posted  # the child's bar is shown …
-    assert all("parent" in s for s in posted), [s for s in posted if "parent" not in s]  # … by one
+    seen = posted(server)
+    assert any("child" in s for s in seen), seen  # the child's bar is shown …
+    assert all("parent" in s for s in seen), [s for s in seen if "parent" not in s]  # … by one
 
 
 # -- signals -------------------------------------------------------------------------------------

@@ -21,6 +21,7 @@ def traceback_of(stderr: str) -> list[str]:
     return [line for line in lines[start:] if "%|" not in line]
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("path", EXIT_PATHS, ids=[p.name for p in EXIT_PATHS])
 def test_the_final_status_matches_how_the_job_ended(
     path: ExitPath, server: StatusServer, config_dir: Path

@@ -16,6 +16,7 @@ from ..server import Answer, StatusServer
 from .scenarios import free_port
 
 
+@pytest.mark.slow
 def test_flush_retries_a_transient_failure_within_its_timeout(valohai: StatusServer) -> None:
     bar = tqdm(total=10, file=io.StringIO())
     assert vhtqdm.flush(5)  # the first status
@@ -27,6 +28,7 @@ def test_flush_retries_a_transient_failure_within_its_timeout(valohai: StatusSer
     bar.close()
 
 
+@pytest.mark.timing
 def test_flush_gives_up_at_its_timeout_without_hammering(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -41,6 +43,8 @@ def test_flush_gives_up_at_its_timeout_without_hammering(
     bar.close()
 
 
+@pytest.mark.timing
+@pytest.mark.slow
 def test_flush_after_the_token_is_refused_is_false_at_once(valohai: StatusServer) -> None:
     valohai.answer = Answer(code=401)
     bar = tqdm(total=10, file=io.StringIO())

@@ -32,6 +32,7 @@ MANY_KEYS = """
 """
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("code", [200, 401], ids=["healthy", "token-refused"])
 def test_distinct_postfix_keys_keep_memory_bounded(
     server: StatusServer, config_dir: Path, code: int

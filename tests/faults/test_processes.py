@@ -15,16 +15,8 @@ import pytest
 import vhtqdm
 from vhtqdm import _process, tqdm
 
-from ..helpers import run_script
-from ..server import Post, StatusServer
-
-
-def labels(server: StatusServer) -> set[str]:
-    return {g["label"].split()[0] for p in server.posts for g in p.of_type("gauge")}
-
-
-def gauges(post: Post) -> list[str]:
-    return [g["label"].split()[0] for g in post.of_type("gauge")]
+from ..helpers import gauges, labels, run_script
+from ..server import StatusServer
 
 
 @pytest.mark.slow
@@ -149,6 +141,7 @@ def test_thread_map_with_vhtqdm(valohai: StatusServer) -> None:
     assert valohai.last.of_type("gauge")[0]["value"] == 100
 
 
+@pytest.mark.slow
 def test_a_thousand_short_bars_leak_nothing(valohai: StatusServer) -> None:
     def burst(count: int) -> None:
         for _ in range(count):

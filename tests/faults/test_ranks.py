@@ -9,14 +9,10 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import run_script
+from ..helpers import gauges, run_script
 from ..server import TOKEN, StatusServer
 
 FAST = {"VHTQDM_STATUS_INTERVAL": "0.5"}
-
-
-def gauges(post: object) -> list[str]:
-    return [g["label"].split()[0] for g in post.of_type("gauge")]  # type: ignore[attr-defined]
 
 
 @pytest.mark.slow
@@ -165,6 +161,7 @@ print(time.perf_counter() - started)
 """
 
 
+@pytest.mark.timing
 @pytest.mark.slow
 def test_relaying_to_a_stopped_or_absent_claimer_costs_the_loop_nothing(
     server: StatusServer, config_dir: Path

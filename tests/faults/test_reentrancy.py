@@ -14,6 +14,7 @@ from ..server import Answer, StatusServer
 pytestmark = pytest.mark.slow
 
 
+@pytest.mark.timing
 def test_flush_keeps_its_timeout_when_a_signal_handler_outlasts_it(
     server: StatusServer, config_dir: Path
 ) -> None:

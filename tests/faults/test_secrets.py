@@ -35,6 +35,7 @@ def leaks(text: str) -> bool:
     return TOKEN in text or QUERY_SECRET in text
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "failure",
     ["ok", "500", "503", "401", "hang", "refused", "unresolvable"],

@@ -20,7 +20,7 @@ from .scenarios import (
     warnings_in,
 )
 
-pytestmark = pytest.mark.slow
+pytestmark = [pytest.mark.slow, pytest.mark.timing]
 
 LOOP_MARGIN = 0.5  # seconds over the ideal 1 s loop: scheduling noise on a loaded machine
 EXIT_MARGIN = 1.5  # seconds over the flush timeout: interpreter start-up noise and teardown

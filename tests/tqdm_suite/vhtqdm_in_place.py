@@ -7,7 +7,8 @@ vhtqdm's, so every bar the suite makes, and every lock its fixtures swap, is vht
 
 With ``VHTQDM_SUITE_MIRRORED=1`` mirroring is active as well: a recording status server on
 127.0.0.1 plays Valohai, ``VHTQDM_LOG_INTERVAL=0`` keeps tqdm's own drawing (which the suite
-asserts on byte for byte), and the run fails unless statuses were received.
+asserts on byte for byte), and the run fails unless statuses were received. Under pytest-xdist
+each worker has its own server and reports to the controller, which decides.
 """
 
 from __future__ import annotations
@@ -90,18 +91,51 @@ def _put_vhtqdm_in_place() -> None:
 _put_vhtqdm_in_place()
 
 
+_reports: list[dict[str, Any]] = []  # what each xdist worker found (on the controller)
+
+
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Fail the run unless mirroring was active exactly when it should have been. Under
+    pytest-xdist each worker reports to the controller (which runs no test) and the controller
+    decides, since a worker's own exit status does not make the run's."""
+    if session.config.pluginmanager.has_plugin("dsession"):  # xdist's controller
+        _check(session, _reports)
+        return
+    found = _found()
+    workeroutput = getattr(session.config, "workeroutput", None)
+    if workeroutput is not None:  # an xdist worker: sent to the controller after this hook
+        workeroutput["vhtqdm"] = found
+    else:
+        _check(session, [found])
+
+
+@pytest.hookimpl(optionalhook=True)  # an xdist hook: absent without xdist
+def pytest_testnodedown(node: Any, error: Any) -> None:
+    found = getattr(node, "workeroutput", {}).get("vhtqdm")
+    if found is not None:
+        _reports.append(found)
+
+
+def _found() -> dict[str, Any]:
+    """Whether this process mirrored, and how many statuses its server received."""
     import vhtqdm
     from vhtqdm import _process
 
     mirror = _process.get()
     if MIRRORED:
         vhtqdm.flush(5)
-        posts = len(_server.posts) if _server is not None else 0
-        print(f"\nvhtqdm: mirrored; the status server received {posts} statuses")
-        if mirror is None or posts == 0:
+    posts = len(_server.posts) if _server is not None else 0
+    return {"mirrored": mirror is not None, "posts": posts}
+
+
+def _check(session: pytest.Session, found: list[dict[str, Any]]) -> None:
+    mirrored = any(f["mirrored"] for f in found)
+    posts = sum(f["posts"] for f in found)
+    if MIRRORED:
+        print(f"\nvhtqdm: mirrored; the status servers received {posts} statuses")
+        if not mirrored or posts == 0:
             session.exitstatus = pytest.ExitCode.TESTS_FAILED
             print("vhtqdm: mirroring was expected to be active, and was not")
-    elif mirror is not None:
+    elif mirrored:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
         print("vhtqdm: mirroring was active in the off-Valohai run")
