@@ -36,7 +36,9 @@ def test_the_step_runs_across_reborn_inner_bars_with_the_epoch(
         assert p["step"] == 20 * p["epoch"] + (p["step"] % 20) == round(1 / p["loss"]) - 1, p
     charted = [p for p in found if "job_progress" in p]  # from the first status on
     assert len(charted) >= len(found) - 1
-    assert all(0 <= p["job_progress"] <= 1 and isinstance(p["job_eta"], int) for p in charted)
+    assert all(0 <= p["job_progress"] <= 1 for p in charted)
+    # An ETA once the job has progressed (none at 0 %: the pace is not known yet).
+    assert all(isinstance(p["job_eta"], int) for p in charted if p["job_progress"] > 0)
     assert max(p["job_progress"] for p in charted) > 0.5
 
 

@@ -29,6 +29,7 @@ def posted(server: StatusServer) -> list[str]:
 # -- the sender -----------------------------------------------------------------------------------
 
 
+@pytest.mark.timing
 def test_a_flush_queued_while_the_token_is_refused_is_answered_at_once(
     server: StatusServer, config_dir: Path
 ) -> None:
@@ -215,6 +216,7 @@ def test_one_odd_number_never_stops_the_status(server: StatusServer, config_dir:
     assert "composition failed" not in run.err
 
 
+@pytest.mark.timing
 def test_no_item_call_on_the_loops_thread_with_metadata_on(
     server: StatusServer, config_dir: Path
 ) -> None:
@@ -450,6 +452,7 @@ def test_sigterm_during_the_exit_flush_ends_the_job_by_sigterm(
     assert code == -signal.SIGTERM
 
 
+@pytest.mark.timing
 def test_sigterm_in_a_long_c_call_after_asyncio_closed_its_loop(
     server: StatusServer, config_dir: Path
 ) -> None:

@@ -16,6 +16,7 @@ PATCH = {
 }
 
 
+@pytest.mark.timing
 @pytest.mark.parametrize("library", sorted(PATCH))
 def test_a_green_job_runs_at_its_pace_and_is_mirrored(
     library: str, server: StatusServer, config_dir: Path
