@@ -99,3 +99,17 @@ def test_a_report_converted_later_does_not_replace_the_latest() -> None:
     series.last = "raw"
     series.add(0.5, 3, latest=False)
     assert series.last == "raw" and series.points() == [0.5]
+
+
+def test_an_evaluations_value_reported_again_is_one_point_until_the_next_evaluation() -> None:
+    series = Series(40, once=True)
+    for _ in range(10):  # val_loss shown again with every training step
+        series.add(0.5, evaluations=1)
+    series.add(0.5, evaluations=2)  # the next evaluation happens to give the same value
+    series.add(0.4, evaluations=3)
+    series.add(0.4, evaluations=3)
+    assert series.points() == [0.5, 0.5, 0.4]
+    plain = Series(40)
+    for _ in range(3):
+        plain.add(0.5)
+    assert plain.points() == [0.5, 0.5, 0.5]  # a training metric's every report is a point

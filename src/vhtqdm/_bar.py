@@ -163,9 +163,15 @@ class tqdm(std_tqdm):  # type: ignore[misc]  # tqdm ships no type information
                             series is not None
                             and -1.7976931348623157e308 <= value <= 1.7976931348623157e308
                         ):
-                            if series.once and value == series.last:
+                            if (
+                                series.once
+                                and value == series.last
+                                and series.seen == mirror.record.evaluations
+                            ):
                                 pass  # an evaluation's value reported again: one point
                             else:
+                                if series.once:
+                                    series.seen = mirror.record.evaluations
                                 series.total += value
                                 series.last = value
                                 if value < series.low:  # noqa: PLR1730  # min() is a call

@@ -34,9 +34,9 @@ from typing import Any, Callable, NamedTuple
 
 from . import _tricks
 from ._limits import MAX_METADATA_KEYS, MAX_ROUNDS
-from ._metrics import Metrics, evaluation, metric_value, one_element
+from ._metrics import Metrics, metric_value, one_element
 from ._record import Record
-from ._text import series_label
+from ._text import evaluation, series_label
 from ._views import Job
 
 
@@ -71,7 +71,8 @@ class Metadata:
         self._waiting: dict[str, _Waiting] = {}  # key -> its latest value not printed yet
         self._rounds: dict[str, object] = {}  # key -> the epoch of its latest printed value
         self._steps: dict[str, float] = {}  # series label -> the latest step printed
-        self._reported: dict[str, object] = {}  # key -> its latest plain value (evaluations)
+        # key -> its latest plain value and the evaluations ended by then (evaluation keys)
+        self._reported: dict[str, object] = {}
 
     def report(self, bar: Any, pairs: Iterable[tuple[Any, object]]) -> None:
         """Values a bar's ``set_postfix`` was given (on the loop's thread)."""
@@ -90,9 +91,10 @@ class Metadata:
                 if not -1.7976931348623157e308 <= raw <= 1.7976931348623157e308:  # type: ignore[operator]
                     continue  # NaN and infinities make no point
                 if evaluation(label, name):
-                    if self._reported.get(name) == raw:
+                    seen = (raw, self._record.evaluations)
+                    if self._reported.get(name) == seen:
                         continue  # an evaluation's value reported again later: one point
-                    _bounded(self._reported, name, raw)
+                    _bounded(self._reported, name, seen)
                 plain = True
             elif kind is bool or kind is str or not _numeric(raw):
                 continue

@@ -10,7 +10,6 @@ Series are kept per bar description and key (``train loss`` and ``eval loss`` ap
 from __future__ import annotations
 
 import math
-import re
 from collections import deque
 from collections.abc import Iterable
 from numbers import Number, Real
@@ -20,23 +19,14 @@ from . import _log
 from ._config import Charted
 from ._limits import MAX_LABELS, MAX_SERIES, MAX_SPECS, PENDING
 from ._series import Series
-from ._text import series_label
+from ._text import evaluation, series_label
 from ._views import MetricView
 
-# Words of a key or description that say "an evaluation" (val_loss, eval_accuracy, test/acc).
-_EVALUATION = frozenset({"val", "valid", "validation", "eval", "evaluation", "test"})
 # Counters and schedules: shown as text, charted only when named in `sparklines=`.
 COUNTERS = frozenset(
     {"epoch", "step", "global_step", "steps", "iteration", "iter", "it", "batch", "batch_idx",
      "learning_rate", "lr", "samples", "num_samples", "total_flos"}
 )  # fmt: skip
-_WORD = re.compile(r"[A-Za-z]+")
-
-
-def evaluation(label: str, key: str) -> bool:
-    """Whether the series of ``key`` reported by bars labelled ``label`` is an evaluation's."""
-    words = _WORD.findall(f"{label} {key}".lower())
-    return any(word in _EVALUATION for word in words)
 
 
 def counter(key: str) -> bool:
@@ -108,9 +98,15 @@ class Metrics:
     Written by bars (single dict and deque operations, no lock), read on the sender thread.
     """
 
-    def __init__(self, window: int, step: Callable[[Any, str], object]) -> None:
+    def __init__(
+        self,
+        window: int,
+        step: Callable[[Any, str], object],
+        evaluations: Callable[[], int] = lambda: 0,
+    ) -> None:
         self.window = window  # points of a series started from now on
         self._step = step
+        self._evaluations = evaluations  # evaluations ended so far (``Record.evaluations``)
         self._books: dict[str, Book] = {}  # bar description -> its series by key
         self._series: dict[tuple[str, str], Series] = {}  # (description, key), first reported first
         self._pending: dict[Series, deque[tuple[object, object]]] = {}  # (raw value, step)
@@ -153,7 +149,8 @@ class Metrics:
             self._series.setdefault((book.label, key), series)
         kind = type(value)
         if kind is float or kind is int:
-            series.add(value, self._step(bar, book.label))  # type: ignore[arg-type]
+            step = self._step(bar, book.label)
+            series.add(value, step, evaluations=self._evaluations())  # type: ignore[arg-type]
             return
         series.last = value
         if (

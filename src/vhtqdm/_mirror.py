@@ -40,7 +40,9 @@ class Mirror:
         self.settings = settings
         self.sender = sender
         self.record = Record()
-        self.metrics = Metrics(settings.sparkline_window, self.record.run_step)
+        self.metrics = Metrics(
+            settings.sparkline_window, self.record.run_step, lambda: self.record.evaluations
+        )
         self.metadata = Metadata(
             self.record,
             self.metrics,

@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 
 from . import _tricks
 from ._limits import MAX_ENDED, MAX_PHASES, MAX_ROUNDS
-from ._text import clean, desc_pattern, desc_text, series_label
+from ._text import clean, desc_pattern, desc_text, evaluation, series_label
 from ._views import (
     COMPLETE,
     EARLY,
@@ -139,11 +139,10 @@ class Story(NamedTuple):
 
 
 class _Family(NamedTuple):
-    """Where a bar was started: its thread, the bar it runs inside (None: none), its kind."""
+    """Where a bar was started: its thread and the bar it runs inside (None: none)."""
 
     thread: int
     parent: int | None
-    pattern: str
 
 
 class Record:
@@ -167,6 +166,7 @@ class Record:
         self.milestone: Milestone | None = None
         self.ending: Ending | None = None
         self.over = False  # end() ran: the process is exiting
+        self.evaluations = 0  # bars of an evaluation (validation, eval, test) that ended
 
     # -- what bars do ---------------------------------------------------------------------------
 
@@ -182,10 +182,14 @@ class Record:
         mine = [k for k in self._live if self._family.get(k, _NOBODY).thread == thread]
         if mine:
             inner = self._family[mine[-1]]
-            parent = inner.parent if inner.pattern == pattern else mine[-1]
+            ref = self._live.get(mine[-1])
+            other = ref() if ref is not None else None
+            kind = desc_pattern(getattr(other, "desc", "")) if other is not None else ""
+            # Of one kind: the same description but for its numbers (an empty one says nothing).
+            parent = inner.parent if pattern and kind == pattern else mine[-1]
         if parent is not None:
             self._had_child.add(parent)
-        self._family[key] = _Family(thread, parent, pattern)
+        self._family[key] = _Family(thread, parent)
         self._live[key] = weakref.ref(bar)
         return first
 
@@ -196,6 +200,8 @@ class Record:
             return None
         family = self._family.pop(key, _NOBODY)
         self._had_child.discard(key)
+        if evaluation(getattr(bar, "desc", "") or ""):
+            self.evaluations += 1  # an evaluation's metrics may now repeat a value: new points
         self._settle(key, bar, outcome_of(bar), family.parent is None)
         self.round_ended(bar)
         return not self._live
@@ -360,4 +366,4 @@ class Record:
         phases.append((key, pattern, final))
 
 
-_NOBODY = _Family(-1, None, "")
+_NOBODY = _Family(-1, None)

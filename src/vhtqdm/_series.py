@@ -33,6 +33,7 @@ class Series:
         "low",
         "once",
         "room",
+        "seen",
         "size",
         "total",
         "window",
@@ -41,8 +42,10 @@ class Series:
     def __init__(self, window: int, once: bool = False) -> None:
         self.window = max(2, window - window % 2)  # even: buckets merge in pairs
         # An evaluation's metric: frameworks report its value again at every later step, so a
-        # value equal to the latest one is the same report, not a new point.
+        # value equal to the latest one is the same report, not a new point, unless an
+        # evaluation has ended since that point (``seen``: evaluations ended by then).
         self.once = once
+        self.seen = 0
         self.size = 1  # reports per bucket
         # Closed buckets as (sum, count) of their finite values. One list, replaced on merge and
         # never edited in place but by append, so a reader on another thread sees it whole.
@@ -56,12 +59,18 @@ class Series:
         self.bad: float | None = None  # the first non-finite value: nan, inf or -inf
         self.bad_step: object = None  # and the step it came at
 
-    def add(self, value: float, step: object = None, latest: bool = True) -> None:
+    def add(
+        self, value: float, step: object = None, latest: bool = True, evaluations: int = 0
+    ) -> None:
         """One report of a number (any int or float, finite or not); ``latest``: also the latest
-        value (False for a value converted later, when the bar has already set ``last``)."""
-        last = self.last
-        if self.once and (type(last) is float or type(last) is int) and value == last:
-            return
+        value (False for a value converted later, when the bar has already set ``last``);
+        ``evaluations``: how many evaluations have ended by now."""
+        if self.once:
+            last = self.last
+            numeric = type(last) is float or type(last) is int
+            if numeric and value == last and evaluations == self.seen:
+                return
+            self.seen = evaluations
         if latest:
             self.last = value
         if -HUGE <= value <= HUGE:

@@ -46,6 +46,15 @@ def series_label(desc: object) -> str:
 
 
 _DIGITS = re.compile(r"\d+")
+_WORD = re.compile(r"[A-Za-z]+")
+# Words of a key or description that say "an evaluation" (val_loss, eval_accuracy, test/acc).
+_EVALUATION = frozenset({"val", "valid", "validation", "eval", "evaluation", "test", "testing"})
+
+
+def evaluation(*texts: str) -> bool:
+    """Whether a description or key (``Validation DataLoader 0``, ``eval_f1``) is an
+    evaluation's."""
+    return any(word in _EVALUATION for word in _WORD.findall(" ".join(texts).lower()))
 
 
 def desc_pattern(desc: object) -> str:

@@ -24,8 +24,9 @@ from .auto import tqdm as _tqdm
 
 __all__ = ["ProgressCallback", "install"]
 
-# One-off summaries logged at the end (speeds, run times, FLOPs): not worth a sparkline.
-_SUMMARY_SUFFIXES = ("_runtime", "_per_second", "total_flos")
+# One-off summaries logged at the end (speeds, run times, FLOPs, the run's mean loss): not worth
+# a sparkline.
+_SUMMARY_SUFFIXES = ("_runtime", "_per_second", "total_flos", "train_loss")
 
 
 def forwarded(logs: dict[str, Any]) -> dict[str, float]:
