@@ -92,6 +92,9 @@ class Settings:
     stall_after: float = DEFAULT_STALL_AFTER  # seconds without progress that make a stall; 0: off
     flush_timeout: float = DEFAULT_FLUSH_TIMEOUT
     sigterm: bool = True
+    # Zero-code mode: acted on at start-up by ``_vhtqdm_auto``, before anything here is read;
+    # listed so that a bad value or a misspelt name is warned about like any other.
+    auto: bool = False
 
 
 def config_path(environ: Mapping[str, str]) -> str:
@@ -283,6 +286,7 @@ VARIABLES = (
     Variable("VHTQDM_STALL_AFTER", "stall_after", seconds(DEFAULT_STALL_AFTER, zero=True)),
     Variable("VHTQDM_FLUSH_TIMEOUT", "flush_timeout", seconds(DEFAULT_FLUSH_TIMEOUT, zero=True)),
     Variable("VHTQDM_SIGTERM", "sigterm", yes_no(True)),
+    Variable("VHTQDM_AUTO", "auto", yes_no(False)),
 )
 _BY_FIELD = {variable.field: variable for variable in VARIABLES}
 
