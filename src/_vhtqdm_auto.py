@@ -14,11 +14,13 @@ at start-up, and no exception leaves it. Children started by ``subprocess`` or
 inherit the instrumented class.
 """
 
-from __future__ import annotations
-
 import os
 import sys
-from typing import Any
+
+TYPE_CHECKING = False  # typing costs milliseconds to import: not at every start-up
+if TYPE_CHECKING:
+    from collections.abc import Mapping
+    from importlib.machinery import ModuleSpec
 
 VARIABLE = "VHTQDM_AUTO"
 # vhtqdm._config's yes words and default config dir, repeated to load nothing at start-up (a
@@ -27,11 +29,11 @@ YES = frozenset({"1", "true", "yes", "on"})
 DEFAULT_CONFIG_DIR = "/valohai/config"
 
 
-def _yes(value: str | None) -> bool:
+def _yes(value: "str | None") -> bool:
     return value is not None and value.strip().lower() in YES
 
 
-def wanted(environ: Any = os.environ) -> bool:
+def wanted(environ: "Mapping[str, str]" = os.environ) -> bool:
     """Zero-code mode applies: asked for, not disabled, and on Valohai (an ``api.json``; a broken
     one is reported by the first bar, as for vhtqdm's own bars)."""
     if not _yes(environ.get(VARIABLE)) or _yes(environ.get("VHTQDM_DISABLE")):
@@ -67,7 +69,9 @@ class _OnImport:
     with it ``tqdm.std``), its class is instrumented. Written by hand: the standard library has
     no post-import hook."""
 
-    def find_spec(self, fullname: str, path: Any = None, target: Any = None) -> Any:
+    def find_spec(
+        self, fullname: str, path: object = None, target: object = None
+    ) -> "ModuleSpec | None":
         if fullname != "tqdm":
             return None
         import contextlib
@@ -77,15 +81,16 @@ class _OnImport:
             sys.meta_path.remove(self)  # once, and out of the way of the search below
 
         spec = importlib.util.find_spec(fullname)
-        loader: Any = spec.loader if spec is not None else None
+        loader = spec.loader if spec is not None else None
         run = getattr(loader, "exec_module", None)
-        if run is None:
-            return spec  # no module, or a loader of the old protocol: tqdm stays plain
+        if run is None or not hasattr(loader, "__dict__"):
+            return spec  # no module, or a loader this cannot follow: tqdm stays plain
+        attributes = vars(loader)
 
-        def exec_module(module: Any) -> None:
-            vars(loader).pop("exec_module", None)  # the loader as it was, for any later use
+        def exec_module(module: object) -> None:
+            attributes.pop("exec_module", None)  # the loader as it was, for any later use
             run(module)
             _instrument()
 
-        loader.exec_module = exec_module  # on this loader only, until tqdm has executed
+        attributes["exec_module"] = exec_module  # this loader only, until tqdm has executed
         return spec
