@@ -5,7 +5,7 @@ the interpreter and imports this module only when ``VHTQDM_AUTO`` is set (unset:
 ``os.environ`` lookup, nothing imported). Here, with the variable on, mirroring not disabled
 and a Valohai config present (``$VH_CONFIG_DIR/api.json``), tqdm's class is instrumented
 (``vhtqdm._instrument``) right after tqdm is imported, before any library can subclass it or
-bind its names; a program that never imports tqdm pays one dictionary look-up per import.
+bind its names; a program that never imports tqdm pays one short Python call per import.
 Off Valohai nothing more happens: plain tqdm, nothing loaded.
 
 It runs in every process of a job, before the program: standard library only, nothing imported
@@ -48,14 +48,15 @@ def start() -> None:
         if not wanted():
             return
         if "tqdm" in sys.modules:
-            _instrument()
+            _install()
         elif not any(isinstance(finder, _OnImport) for finder in sys.meta_path):
             sys.meta_path.insert(0, _OnImport())
     except Exception:
         pass
 
 
-def _instrument() -> None:
+def _install() -> None:
+    """Instrument tqdm's class (``vhtqdm._instrument``; it warns once if it cannot)."""
     try:
         from vhtqdm import _instrument
 
@@ -90,7 +91,7 @@ class _OnImport:
         def exec_module(module: object) -> None:
             attributes.pop("exec_module", None)  # the loader as it was, for any later use
             run(module)
-            _instrument()
+            _install()
 
         attributes["exec_module"] = exec_module  # this loader only, until tqdm has executed
         return spec
