@@ -20,6 +20,7 @@ import atexit
 import os
 import sys
 import threading
+import time
 from typing import TYPE_CHECKING, Any
 
 from . import _log
@@ -38,6 +39,8 @@ _forked = False  # this process is a forked child: it relays, and claims only af
 # Held while a thread of ours imports (the route's set-up): a fork waits for it (see _before_fork).
 _importing = threading.Lock()
 FORK_WAIT = 5.0  # seconds a fork waits at most for that import to end
+REARM_EVERY = 1.0  # seconds between two checks of SIGTERM's wakeup descriptor by redraws
+_rearm_due = 0.0
 
 
 def get() -> Mirror | None:
@@ -152,14 +155,20 @@ def bar_started(mirror: Mirror) -> None:
 
 def bar_drawn(mirror: Mirror) -> None:
     """A mirrored bar redraws (often: keep it cheap). A sender thread that could not start is
-    tried again, and SIGTERM's wakeup descriptor set again if asyncio dropped it."""
+    tried again, and SIGTERM's wakeup descriptor set again if asyncio dropped it, at most once
+    a second (``rearm`` asks the signal module twice: a bar drawing every step paid a fifth
+    more than tqdm for it)."""
+    global _rearm_due
     sender = mirror.sender
     if sender.start_pending:
         sender.retry_start()
     if mirror.settings.sigterm:
-        from . import _signals
+        now = time.monotonic()
+        if now >= _rearm_due:
+            _rearm_due = now + REARM_EVERY
+            from . import _signals
 
-        _signals.rearm()
+            _signals.rearm()
 
 
 def _stopped_by_sigterm() -> None:
