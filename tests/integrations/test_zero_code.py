@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from ..helpers import run_command
+from ..helpers import ROOT, run_command
 from ..server import StatusServer
 from . import require, run_file
 
@@ -152,3 +152,26 @@ def test_torchrun_two_processes_under_vhtqdm_run(
     assert labels == {"rank0"}, labels
     assert any(t.startswith("2 ranks \u00b7 ") for p in server.posts for t in p.texts())
     assert server.posts[-1].of_type("gauge")[0]["value"] == 20
+
+
+def test_an_adapter_and_zero_code_mode_together_show_each_bar_once(
+    server: StatusServer, config_dir: Path
+) -> None:
+    require("transformers")
+    example = ROOT / "examples" / "hf_trainer.py"  # vhtqdm.transformers.install(trainer)
+
+    def final(env: dict[str, str]) -> tuple[list[str], list[int], list[str]]:
+        server.posts.clear()
+        run = run_file(example, config_dir, env=env)
+        assert run.code == 0, run.err[-3000:]
+        last = server.posts[-1]
+        return (
+            [
+                f"{str(g['label']).split(' ')[0]} {g['value']}/{g['max']}"
+                for g in last.of_type("gauge")
+            ],
+            [len(s["values"]) for s in last.of_type("sparkline")],
+            [t.split(" ")[0] for t in last.texts()],
+        )
+
+    assert final(AUTO) == final({"HF_HUB_OFFLINE": "1"})

@@ -22,6 +22,8 @@ import tqdm.contrib.logging
 import tqdm.std
 
 import vhtqdm
+import vhtqdm.asyncio
+import vhtqdm.auto
 from vhtqdm import _instrument
 
 from ..server import StatusServer
@@ -208,11 +210,21 @@ def test_a_plain_bars_postfix_is_tqdms_own_text(valohai: StatusServer, values: A
     assert ours == theirs
 
 
+OWN = {
+    "vhtqdm.tqdm": vhtqdm.tqdm,
+    "vhtqdm.auto.tqdm": vhtqdm.auto.tqdm,
+    "vhtqdm.asyncio.tqdm": vhtqdm.asyncio.tqdm,
+}
+
+
 @pytest.mark.usefixtures("instrumented")
-def test_a_vhtqdm_bar_and_a_plain_one_are_each_recorded_once(valohai: StatusServer) -> None:
-    own = vhtqdm.tqdm(total=10, desc="own", **quiet())
+@pytest.mark.parametrize("own_class", OWN.values(), ids=list(OWN))
+def test_a_vhtqdm_bar_and_a_plain_one_are_each_recorded_once(
+    valohai: StatusServer, own_class: Any
+) -> None:
+    own = own_class(total=10, desc="own", **quiet())
     plain = tqdm.auto.tqdm(total=10, desc="plain", **quiet())
-    hidden = vhtqdm.tqdm(total=10, desc="hidden", status=False, **quiet())
+    hidden = own_class(total=10, desc="hidden", status=False, **quiet())
     for i in range(10):
         for bar, key in ((own, "a"), (plain, "b"), (hidden, "c")):
             bar.update()
