@@ -309,8 +309,10 @@ def read_settings(environ: Mapping[str, str]) -> tuple[Settings, list[str]]:
         if name.startswith("VHTQDM_") and name not in known:
             import difflib  # only for a misspelt name
 
-            near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f" (did you mean {near[0]}?)" if near else ""
+            # Compared without the prefix they all share: VHTQDM_ZZZ is not near VHTQDM_AUTO.
+            cut = len("VHTQDM_")
+            near = difflib.get_close_matches(name[cut:], [k[cut:] for k in known], n=1, cutoff=0.6)
+            hint = f" (did you mean {name[:cut]}{near[0]}?)" if near else ""
             warnings.append(f"{name[:60]} is not a vhtqdm setting{hint}: ignored")
     return replace(Settings(), **changes), warnings
 
