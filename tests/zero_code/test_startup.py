@@ -50,8 +50,8 @@ def test_the_hook_reads_yes_and_the_config_dir_as_the_settings_do() -> None:
 
 # What an interpreter holds after start-up, and tqdm's classes once imported: run with ``-S``
 # (no site processing) and this interpreter's path on PYTHONPATH, then site.addsitedir()
-# of a directory holding either a copy of vhtqdm's installed .pth or nothing: the one difference
-# between the two interpreters is whether vhtqdm's hook ran.
+# of a directory holding either a copy of vhtqdm's installed .pth or one with a comment only:
+# the one difference between the two interpreters is whether vhtqdm's hook ran.
 SNAPSHOT = """
 import site, sys
 site.addsitedir(sys.argv[1])
@@ -96,6 +96,8 @@ def test_an_unset_variable_leaves_modules_and_tqdms_classes_as_without_vhtqdm(
     with_hook.mkdir()
     without.mkdir()
     (with_hook / "vhtqdm_auto.pth").write_text(installed_hook().read_text())
+    # site reads a .pth either way (reading one loads _bootlocale on 3.9): only the line differs.
+    (without / "vhtqdm_auto.pth").write_text("# no hook\n")
     env = job_env(config_dir if on_valohai else None)
     assert snapshot(with_hook, env) == snapshot(without, env)
     # The comparison can tell: with the variable set, on Valohai, the hook leaves its marks.
