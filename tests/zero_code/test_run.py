@@ -244,3 +244,32 @@ def test_a_library_bar_prints_log_lines_in_a_log_as_vhtqdms_does(
     assert lines[-1].startswith("train: 100%") and "40/40" in lines[-1]
     assert "hidden" not in run.err  # disable=None off a terminal: silent, as tqdm would be,
     assert final_labels(server)[0].startswith("hidden 5/5")  # but counted for the status
+
+
+def test_run_says_when_its_python_has_no_hook_on_valohai(
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+    config_dir: Path,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    # vhtqdm found only through PYTHONPATH (no .pth in any site-packages): on Valohai the bars
+    # would silently stay plain, so run says it before it runs the command.
+    from vhtqdm._cli import main, run
+
+    monkeypatch.setattr(run.site, "getsitepackages", lambda: [str(tmp_path)])
+    monkeypatch.setattr(run.site, "getusersitepackages", lambda: str(tmp_path))
+    assert not run.hook_installed()
+
+    def not_found(*args: object) -> None:
+        raise FileNotFoundError  # the command is not run: only what comes before it matters
+
+    monkeypatch.setattr(run.os, "execvpe", not_found)
+    monkeypatch.setenv("VH_CONFIG_DIR", str(config_dir))
+    assert main(["run", "true"]) == 127
+    assert (
+        "start-up hook (vhtqdm_auto.pth) is not in this Python's site-packages"
+        in capsys.readouterr().err
+    )
+    monkeypatch.setenv("VH_CONFIG_DIR", str(tmp_path / "nowhere"))  # off Valohai: nothing to say
+    assert main(["run", "true"]) == 127
+    assert capsys.readouterr().err == "vhtqdm run: command not found: true\n"
