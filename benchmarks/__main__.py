@@ -18,7 +18,7 @@ from . import alerts, figures
 from .harness import Row, table
 from .servers import Sites
 
-FIGURES = ("1-3", "4", "5", "6", "7", "8", "9")
+FIGURES = ("1-3", "1-3z", "4", "5", "6", "7", "8", "9", "10")
 
 
 def main(argv: list[str]) -> int:
@@ -53,11 +53,13 @@ def main(argv: list[str]) -> int:
         soak = figures.Soak(sites, args.soak_seconds) if "8" in only else None
         steps: list[tuple[str, Callable[[], list[Row]]]] = [
             ("1-3", lambda: figures.hot_path(sites.open("recording"), args.rounds)),
+            ("1-3z", lambda: figures.hot_path(sites.open("zero"), args.rounds, zero=True)),
             ("4", lambda: figures.training(sites, max(3, args.rounds // 2))),
             ("5", lambda: figures.exit_time(sites)),
             ("6", lambda: figures.import_time(sites, pairs=30)),
             ("7", lambda: figures.memory(sites.open("memory"))),
             ("9", lambda: figures.first_bar(sites.open("first-bar"), pairs=30)),
+            ("10", lambda: figures.startup(sites, pairs=40)),
         ]
         if soak is not None:
             steps.append(("8", soak.rows))

@@ -6,8 +6,11 @@ server. Plain tqdm and valohai-utils run with the very same environment.
 
 from __future__ import annotations
 
+import importlib.metadata
 import json
 import math
+import shutil
+import site
 import statistics
 import subprocess
 import sys
@@ -33,6 +36,7 @@ from .harness import (
 from .servers import Answer, Site, Sites
 
 HOT_INTERVAL = str(MIN_INTERVAL)  # the fastest vhtqdm posts: 10x the default rate, a worst case
+AUTO = {"VHTQDM_AUTO": "1"}  # zero-code mode
 
 
 @dataclass(frozen=True)
@@ -86,25 +90,32 @@ class Side:
         return float(run_child(self.command, self.env, timeout=300)["seconds"])
 
 
-def hot_path(site: Site, rounds: int) -> list[Row]:
-    """Figures 1-3: wall-clock ratios of alternating runs, cross-checked by instruction counts."""
-    env = child_env(site.config, {"VHTQDM_STATUS_INTERVAL": HOT_INTERVAL})
+def hot_path(site: Site, rounds: int, zero: bool = False) -> list[Row]:
+    """Figures 1-3: wall-clock ratios of alternating runs, cross-checked by instruction counts.
+
+    ``zero``: figures 1z-3z, the same loops on plain tqdm's class as zero-code mode instruments
+    it (``VHTQDM_AUTO=1``, ``from tqdm import tqdm``) against the class given back, in turn in
+    one interpreter.
+    """
+    auto = AUTO if zero else {}
+    ours, both, suffix = ("zero", "zero-both", "z") if zero else ("vhtqdm", "both", "")
+    env = child_env(site.config, {"VHTQDM_STATUS_INTERVAL": HOT_INTERVAL, **auto})
     timed: list[tuple[Paired, float]] = []
     for hot in HOT:
         results = [
-            run_child(workload_command(hot.workload, "both", "--n", hot.n), env, timeout=300)
+            run_child(workload_command(hot.workload, both, "--n", hot.n), env, timeout=300)
             for _ in range(rounds)
         ]
-        paired = Paired([min(r["tqdm"]) for r in results], [min(r["vhtqdm"]) for r in results])
+        paired = Paired([min(r["tqdm"]) for r in results], [min(r[ours]) for r in results])
         timed.append((paired, statistics.median(r["sender_share"] for r in results)))
     # Instruction counts do not care about the machine's load: two valgrind runs at a time. The
     # sender is kept idle in the counted window (a long interval; the warm-up is flushed first),
     # so the count compares the hot path itself; its thread's share is measured above.
-    quiet = child_env(site.config, {"VHTQDM_STATUS_INTERVAL": "3600"})
+    quiet = child_env(site.config, {"VHTQDM_STATUS_INTERVAL": "3600", **auto})
     jobs = [
         workload_command(h.workload, impl, "--n", h.counted_n, "--count-instructions")
         for h in HOT
-        for impl in ("tqdm", "vhtqdm")
+        for impl in ("tqdm", ours)
     ]
     with ThreadPoolExecutor(max_workers=2) as pool:
         counts = list(pool.map(lambda cmd: instructions(cmd, quiet, timeout=600), jobs))
@@ -117,10 +128,11 @@ def hot_path(site: Site, rounds: int) -> list[Row]:
             else "instructions n/a (no valgrind, or no symbols)"
         )
         per_step = statistics.median(paired.a) / hot.n * 1e9
+        what = hot.what.replace("vhtqdm /", "zero-code mode /") if zero else hot.what
         rows.append(
             Row(
-                hot.figure,
-                hot.what,
+                hot.figure + suffix,
+                what,
                 f"{paired.ratio:.3f}",
                 f"<= {hot.target:.2f}",
                 paired.ratio <= hot.target,
@@ -284,6 +296,94 @@ def first_bar(site: Site, pairs: int) -> list[Row]:
             f"{statistics.median(tq) * 1000:.1f} ms",
         )
     ]
+
+
+def _twin_pythons(root: Path) -> tuple[Path, Path]:
+    """Two fresh virtual environments that import what this one does (a ``.pth`` listing where
+    it finds tqdm and vhtqdm), the second also holding vhtqdm's start-up hook as installed: an
+    interpreter without vhtqdm and one with it, identical otherwise."""
+    import vhtqdm
+
+    files = importlib.metadata.files("vhtqdm") or []
+    (hook,) = [Path(str(f.locate())) for f in files if f.name == "vhtqdm_auto.pth"]
+    found = [*site.getsitepackages(), str(hook.parent), str(Path(vhtqdm.__file__).parent.parent)]
+    pythons = []
+    for name in ("without", "with"):
+        venv = root / name
+        subprocess.run(
+            [sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True, timeout=300
+        )
+        python = venv / "bin" / "python"
+        purelib = subprocess.run(
+            [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+            capture_output=True,
+            text=True,
+            check=True,
+            timeout=60,
+        ).stdout.strip()
+        # "_" sorts before "v": these paths are there when the hook's line runs.
+        (Path(purelib) / "_bench_paths.pth").write_text("\n".join(dict.fromkeys(found)) + "\n")
+        if name == "with":
+            shutil.copy(hook, Path(purelib) / hook.name)
+        pythons.append(python)
+    return pythons[0], pythons[1]
+
+
+def startup(sites: Sites, pairs: int) -> list[Row]:
+    """Figure 10: a Python process's start-up (``python -c pass``, wall clock from the parent)
+    with vhtqdm installed against without it, fresh interpreters alternating; and what
+    ``import tqdm`` costs in zero-code mode on Valohai (vhtqdm loaded, tqdm instrumented)."""
+    config = sites.open("startup").config
+    cases = [
+        ("10a", "`VHTQDM_AUTO` unset", child_env(sites.nowhere), "pass", 1.0),
+        ("10b", "`VHTQDM_AUTO=1` off Valohai", child_env(sites.nowhere, AUTO), "pass", 5.0),
+        (
+            "10c",
+            "`import tqdm`, `VHTQDM_AUTO=1` on Valohai",
+            child_env(config, AUTO),
+            "import tqdm",
+            None,
+        ),
+    ]
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="vhtqdm-startup-") as root:
+        without, with_hook = _twin_pythons(Path(root))
+        # The twins differ as they should: only the one with the hook instruments tqdm.
+        check = "import sys, tqdm.std; sys.exit('_vh_own' not in vars(tqdm.std.tqdm))"
+        on_valohai = cases[2][2]
+        instrumented = [
+            subprocess.run([str(python), "-c", check], env=on_valohai, timeout=60, check=False)
+            for python in (without, with_hook)
+        ]
+        if [run.returncode for run in instrumented] != [1, 0]:
+            raise RuntimeError("zero-code mode is not on in the interpreter with the hook alone")
+        for figure, what, env, code, target in cases:
+
+            def side(
+                python: Path, env: dict[str, str] = env, code: str = code
+            ) -> Callable[[], float]:
+                def run() -> float:
+                    started = time.perf_counter()
+                    subprocess.run([str(python), "-c", code], env=env, check=True, timeout=60)
+                    return time.perf_counter() - started
+
+                return run
+
+            side(with_hook)()  # bytecode caches warm
+            plain, ours = alternate([side(without), side(with_hook)], pairs)
+            added = statistics.median(b - a for a, b in zip(plain, ours)) * 1000
+            rows.append(
+                Row(
+                    figure,
+                    f"Python start-up with vhtqdm installed, {what}, compared with without",
+                    f"{added:+.2f} ms",
+                    f"<= +{target:g} ms" if target is not None else "(zero-code mode's price)",
+                    added <= target if target is not None else None,
+                    f"median of {pairs} alternating pairs; without vhtqdm "
+                    f"{statistics.median(plain) * 1000:.1f} ms",
+                )
+            )
+    return rows
 
 
 MIB = 1 << 20

@@ -2,9 +2,11 @@
 
 ``IMPL`` picks the progress bar: ``tqdm`` (plain tqdm), ``vhtqdm`` (mirroring, when the parent
 points ``VH_CONFIG_DIR`` at a loopback server), ``valohai-utils`` (plain tqdm bars plus
-``valohai.set_status_detail`` calls) or ``both`` (tqdm and vhtqdm in turn, hot-path loops). A
-workload prints one JSON object on stdout: its timings, memory readings or time marks
-(``time.monotonic()``, the same clock as the parent's on Linux).
+``valohai.set_status_detail`` calls) or ``both`` (tqdm and vhtqdm in turn, hot-path loops).
+Zero-code mode's figures run with ``VHTQDM_AUTO=1``: ``zero`` is plain tqdm's class as the
+start-up hook instrumented it, ``tqdm`` the same class given back (``_instrument.uninstall``),
+and ``zero-both`` the two in turn. A workload prints one JSON object on stdout: its timings,
+memory readings or time marks (``time.monotonic()``, the same clock as the parent's on Linux).
 """
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import threading
 import time
 from typing import Any, Callable
 
-IMPLS = ("tqdm", "vhtqdm", "valohai-utils", "both")
+IMPLS = ("tqdm", "vhtqdm", "valohai-utils", "both", "zero", "zero-both")
 
 
 class NullTTY(io.TextIOBase):
@@ -42,19 +44,30 @@ SINK = NullTTY()
 
 
 def bar_class(impl: str) -> Any:
-    """vhtqdm's tqdm, or plain tqdm's (valohai-utils users keep plain tqdm bars)."""
+    """vhtqdm's tqdm, or plain tqdm's (valohai-utils users keep plain tqdm bars); under
+    ``VHTQDM_AUTO=1``, plain tqdm's class instrumented (``zero``) or given back (``tqdm``)."""
     if impl == "vhtqdm":
         import vhtqdm
 
         return vhtqdm.tqdm
     import tqdm
 
+    if "_vhtqdm_auto" in sys.modules:  # zero-code mode's figures: the hook ran at start-up
+        from vhtqdm import _instrument
+
+        if impl == "zero":
+            if not _instrument.install():
+                raise RuntimeError("tqdm could not be instrumented")
+        else:
+            _instrument.uninstall()
+    elif impl == "zero":
+        raise RuntimeError("zero-code mode's start-up hook did not run (VHTQDM_AUTO=1 unset?)")
     return tqdm.tqdm
 
 
 def flush(impl: str) -> None:
     """Wait until vhtqdm has delivered what it has to say (nothing to do for the others)."""
-    if impl == "vhtqdm":
+    if impl in ("vhtqdm", "zero"):
         import vhtqdm
 
         if not vhtqdm.flush(300):  # generous: under callgrind the first post takes seconds
@@ -102,7 +115,8 @@ LOOPS: dict[str, Callable[[Any, int, dict[str, Any]], None]] = {
 
 
 def run_loop(args: argparse.Namespace) -> dict[str, Any]:
-    """Time plain tqdm and vhtqdm side by side in this one interpreter (``IMPL`` ``both``).
+    """Time plain tqdm and vhtqdm side by side in this one interpreter (``IMPL`` ``both``; or
+    plain tqdm and zero-code mode's instrumented tqdm, ``zero-both``).
 
     After a warm-up of each (vhtqdm's first bar resolves the mirror and starts the sender, whose
     first post, awaited, imports requests), ``runs`` runs of each, alternating ABBA, each a new
@@ -113,17 +127,19 @@ def run_loop(args: argparse.Namespace) -> dict[str, Any]:
     second of wall time.
     """
     loop = LOOPS[args.workload]
-    sides = {impl: bar_class(impl) for impl in ("tqdm", "vhtqdm")}
-    for tqdm in sides.values():
-        loop(tqdm, 1000, {})
-    flush("vhtqdm")  # the sender imports requests at its first post: not inside the runs
+    ours = "zero" if args.impl == "zero-both" else "vhtqdm"
+    sides = ("tqdm", ours)
+    for impl in sides:
+        loop(bar_class(impl), 1000, {})
+    flush(ours)  # the sender imports requests at its first post: not inside the runs
     times: dict[str, list[float]] = {impl: [] for impl in sides}
     sender_before = sender_cpu()
     started = time.perf_counter()
     for i in range(args.runs):
         for impl in sides if i % 2 == 0 else reversed(sides):
+            tqdm = bar_class(impl)  # zero-code: instrumented or given back, before the clock
             run_started = time.perf_counter()
-            loop(sides[impl], args.n, {})
+            loop(tqdm, args.n, {})
             times[impl].append(time.perf_counter() - run_started)
     elapsed = time.perf_counter() - started
     sender = (sender_cpu() or 0.0) - (sender_before or 0.0)

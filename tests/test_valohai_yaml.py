@@ -25,7 +25,7 @@ def test_valohai_yaml_validates_and_lints_without_an_error_or_a_warning() -> Non
 
 def test_the_train_step_installs_vhtqdm_and_runs_the_example_job() -> None:
     steps = parse(YAML.read_text()).steps
-    assert sorted(steps) == ["prepare-data", "train"]
+    assert sorted(steps) == ["prepare-data", "train", "train-unmodified"]
     train = steps["train"].build_command({})
     assert train[0].startswith("pip install")
     assert train[-1] == "python examples/train.py"

@@ -101,6 +101,9 @@ class Settings:
     alert_format: str = ""  # one of ALERT_FORMATS; "": as the URL's host says
     alert_on: frozenset[str] = DEFAULT_ALERT_ON
     alert_every: float = DEFAULT_ALERT_EVERY
+    # Zero-code mode: acted on at start-up by ``_vhtqdm_auto``, before anything here is read;
+    # listed so that a bad value or a misspelt name is warned about like any other.
+    auto: bool = False
 
 
 def config_path(environ: Mapping[str, str]) -> str:
@@ -337,6 +340,7 @@ VARIABLES = (
     Variable("VHTQDM_ALERT_FORMAT", "alert_format", alert_format),
     Variable("VHTQDM_ALERT_ON", "alert_on", alert_events),
     Variable("VHTQDM_ALERT_EVERY", "alert_every", seconds(DEFAULT_ALERT_EVERY, zero=True)),
+    Variable("VHTQDM_AUTO", "auto", yes_no(False)),
 )
 _BY_FIELD = {variable.field: variable for variable in VARIABLES}
 
@@ -359,8 +363,10 @@ def read_settings(environ: Mapping[str, str]) -> tuple[Settings, list[str]]:
         if name.startswith("VHTQDM_") and name not in known:
             import difflib  # only for a misspelt name
 
-            near = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
-            hint = f" (did you mean {near[0]}?)" if near else ""
+            # Compared without the prefix they all share: VHTQDM_ZZZ is not near VHTQDM_AUTO.
+            cut = len("VHTQDM_")
+            near = difflib.get_close_matches(name[cut:], [k[cut:] for k in known], n=1, cutoff=0.6)
+            hint = f" (did you mean {name[:cut]}{near[0]}?)" if near else ""
             warnings.append(f"{name[:60]} is not a vhtqdm setting{hint}: ignored")
     return replace(Settings(), **changes), warnings
 

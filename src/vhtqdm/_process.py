@@ -43,6 +43,11 @@ _forked = False  # this process is a forked child: it relays, and claims only af
 # Held while a thread of ours imports (the route's set-up): a fork waits for it (see _before_fork).
 _importing = threading.Lock()
 FORK_WAIT = 5.0  # seconds a fork waits at most for that import to end
+# Redraws check SIGTERM's wakeup descriptor after a pause of this many seconds, and at least
+# every REARM_EVERY seconds (bar_drawn).
+REDRAW_PAUSE = 0.005
+REARM_EVERY = 1.0
+_drawn_at = _rearm_due = -1e9
 
 
 def get() -> Mirror | None:
@@ -201,14 +206,22 @@ def bar_started(mirror: Mirror) -> None:
 
 def bar_drawn(mirror: Mirror) -> None:
     """A mirrored bar redraws (often: keep it cheap). A sender thread that could not start is
-    tried again, and SIGTERM's wakeup descriptor set again if asyncio dropped it."""
+    tried again, and SIGTERM's wakeup descriptor set again if asyncio dropped it: at a redraw
+    that follows a pause (an asyncio loop may have run and closed meanwhile), and once a second
+    while a bar redraws every step, which paid a fifth more than tqdm when every redraw asked
+    (``rearm`` is a few microseconds)."""
+    global _drawn_at, _rearm_due
     sender = mirror.sender
     if sender.start_pending:
         sender.retry_start()
     if mirror.settings.sigterm:
-        from . import _signals
+        now = time.monotonic()
+        if now - _drawn_at > REDRAW_PAUSE or now >= _rearm_due:
+            _rearm_due = now + REARM_EVERY
+            from . import _signals
 
-        _signals.rearm(time.monotonic())
+            _signals.rearm()
+        _drawn_at = now
 
 
 def _stopped_by_sigterm() -> None:

@@ -38,8 +38,6 @@ _read_fd = -1
 _write_fd = -1
 _stopping = False  # SIGTERM came: the watcher is telling it and will end the process
 _watcher: threading.Thread | None = None
-REARM_EVERY = 0.5  # seconds between two checks that the wakeup descriptor is still ours
-_next_rearm = 0.0
 
 
 def _handler(signum: int, frame: FrameType | None) -> None:
@@ -78,16 +76,11 @@ def install(on_sigterm: Callable[[], None]) -> None:
         _watcher = None
 
 
-def rearm(now: float) -> None:
+def rearm() -> None:
     """Set the wakeup descriptor again if someone dropped it (closing an asyncio loop sets it to
     -1): without it, SIGTERM during a long C call waits for the call to return. On the main
-    thread only, at most every ``REARM_EVERY`` seconds (bars call it as they redraw: a draw
-    every step must stay at tqdm's cost)."""
-    global _next_rearm
-    if _write_fd < 0 or now < _next_rearm:
-        return
-    _next_rearm = now + REARM_EVERY
-    if threading.current_thread() is not threading.main_thread():
+    thread only (bars call it as they redraw, ``_process.bar_drawn`` says how often)."""
+    if _write_fd < 0 or threading.current_thread() is not threading.main_thread():
         return
     if signal.getsignal(signal.SIGTERM) is not _handler:
         return

@@ -43,8 +43,11 @@ def tqdm_argument_index(name: str) -> int | None:
 
 def _iterator_counts_in_n() -> bool:
     """tqdm's ``__iter__`` keeps the loop's count in a local ``n`` and its iterable in
-    ``iterable`` (true since tqdm 4.0; checked once, as the code of the installed tqdm says)."""
-    code = std_tqdm.__iter__.__code__
+    ``iterable`` (true since tqdm 4.0; checked once, as the code of the installed tqdm says,
+    under zero-code mode's instrumentation when it is in place: ``__wrapped__``)."""
+    import inspect  # tqdm has loaded it already (tqdm.utils.envwrap)
+
+    code = inspect.unwrap(std_tqdm.__iter__).__code__
     return "n" in code.co_varnames and code.co_flags & 0x20 != 0  # CO_GENERATOR
 
 

@@ -1,5 +1,5 @@
-"""The ``vhtqdm`` command: pipe mode (no subcommand), ``status``, ``alert``, ``watch`` and
-``preview``.
+"""The ``vhtqdm`` command: pipe mode (no subcommand), ``status``, ``alert``, ``watch``,
+``preview`` and ``run``.
 
 A first word that names a subcommand goes to argparse; anything else is tqdm's command line,
 handed over whole so that every tqdm option keeps its exact meaning.
@@ -17,16 +17,17 @@ from tqdm import __version__ as tqdm_version
 
 from .. import __version__
 from .._text import clean
-from . import alert, pipe, preview, status, watch
+from . import alert, pipe, preview, run, status, watch
 
-SUBCOMMANDS = ("status", "watch", "preview", "alert")
+SUBCOMMANDS = ("status", "watch", "preview", "alert", "run")
 USAGE = """
   vhtqdm [TQDM OPTIONS] < INPUT > OUTPUT
   vhtqdm status [TEXT] [--color C] [--gauge V [--max M] [--label L]] [--sparkline V1,V2,…]
   vhtqdm alert TEXT [--level info|warn|error]
   vhtqdm watch [EXECUTION | --task ID | --pipeline ID | --project ID] [--interval S] [--once]
                [--json] [--exit-status]
-  vhtqdm preview [--port N] [--open] [--hold] -- COMMAND [ARGS …]"""
+  vhtqdm preview [--port N] [--open] [--hold] -- COMMAND [ARGS …]
+  vhtqdm run [--] COMMAND [ARGS …]"""
 DESCRIPTION = """\
 Mirror progress into a Valohai execution's status, from shell steps too; tell a Slack, Teams,
 Discord or any webhook (VHTQDM_ALERT_URL); follow an execution's status from anywhere; preview
@@ -56,6 +57,7 @@ def parser() -> argparse.ArgumentParser:
     alert.add_parser(commands)
     watch.add_parser(commands)
     preview.add_parser(commands)
+    run.add_parser(commands)
     return top
 
 
