@@ -35,10 +35,13 @@ class Result:
 _NEVER = float("-inf")
 
 
+_JITTER = random.Random()  # its own: drawing from the global one would move a seeded program's
+
+
 def backoff(failures: int) -> float:
     """Seconds before the next try after ``failures`` in a row: 1, 2, 4 … 30, each ±20 %."""
     return float(
-        min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(failures - 1, 0)) * random.uniform(0.8, 1.2)
+        min(BACKOFF_CAP, BACKOFF_BASE * 2 ** max(failures - 1, 0)) * _JITTER.uniform(0.8, 1.2)
     )
 
 

@@ -198,7 +198,8 @@ def report(state: PreviewState, code: int, seconds: float, out: TextIO, where: s
     latest = state.latest
     ended = f"the command exited with code {code} after {seconds:.1f} s"
     if latest is None:
-        _say(out, f"{ended}; no status update was received (does it use vhtqdm.tqdm?)")
+        hint = "does it use vhtqdm.tqdm, or run under vhtqdm run?"
+        _say(out, f"{ended}; no status update was received ({hint})")
     else:
         _say(out, f"{ended}; its final status:")
         out.write("".join(f"  {line}\n" for line in render.render(latest.status, width, ansi)))
