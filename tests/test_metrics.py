@@ -71,6 +71,17 @@ def test_train_and_eval_keep_their_own_series_and_lines(valohai: StatusServer) -
     assert sparks[1] == [5, 4, 3]  # the eval series alone: one point per evaluation
 
 
+def test_only_whole_words_make_a_curve_an_evaluations(valohai: StatusServer) -> None:
+    # "retrieval" holds "val" and "latest" holds "test": neither is an evaluation's metric,
+    # so the evaluation's accuracy ranks before them; they keep the order they came in (tqdm's
+    # set_postfix sorts its keywords).
+    bar = tqdm(total=2, **quiet())
+    bar.set_postfix(retrieval_recall=0.4, latest_score=0.2, val_acc=0.7)
+    texts = [e["text"] for e in metrics(valohai) if e["type"] == "text"]
+    assert texts == ["val_acc 0.7", "latest_score 0.2", "retrieval_recall 0.4"]
+    bar.close()
+
+
 def test_a_bar_described_per_epoch_keeps_one_series(valohai: StatusServer) -> None:
     bar = tqdm(total=6, **quiet())
     for epoch in range(3):

@@ -15,7 +15,7 @@ from dataclasses import replace
 from tqdm.std import tqdm as _std
 
 from ._limits import MAX_BARS, MAX_BYTES, MAX_CHARTS, MAX_PHASES, MAX_POINTS
-from ._text import clean, desc_text, format_value
+from ._text import clean, desc_text, evaluation, format_value
 from ._views import (
     COMPLETE,
     EARLY,
@@ -243,17 +243,13 @@ def metric_text(metric: MetricView) -> tuple[str, str | None]:
     return " \u00b7 ".join(parts), shade
 
 
-_EVAL_WORDS = ("val", "eval", "test")
-
-
 def chart_rank(name: str) -> int:
     """Which curves people look at first: a loss, then an evaluation's loss, then the other
     evaluation metrics, then the rest (in the order they were first reported, within each)."""
-    text = name.lower()
-    evaluation = any(word in text for word in _EVAL_WORDS)
-    if "loss" in text:
-        return 1 if evaluation else 0
-    return 2 if evaluation else 3
+    of_evaluation = evaluation(name)
+    if "loss" in name.lower():
+        return 1 if of_evaluation else 0
+    return 2 if of_evaluation else 3
 
 
 def metric_lines(metrics: Sequence[MetricView]) -> list[str]:
