@@ -14,25 +14,11 @@ the webhook is revoked or gone, so no alert is sent again; any other refusal los
 from __future__ import annotations
 
 import json
-import time
 
-import requests
-
-# urllib3 ships with requests (a dependency of it): not an extra dependency.
-from urllib3.util import Timeout
-
-from . import _tricks
 from ._throttle import DROP, OK, REFUSED, RETRY, Result
-from ._transport import (
-    CONNECT_TIMEOUT,
-    READ_TIMEOUT,
-    TOTAL_TIMEOUT,
-    environment_session,
-    retry_after,
-)
+from ._transport import TOTAL_TIMEOUT, bounded_request, environment_session, retry_after
 
 GONE = frozenset({401, 403, 404, 410})  # the webhook is revoked, deleted or archived
-MAX_ANSWER = 1 << 16  # bytes of an answer read (a rate limit's JSON, or a drained reply)
 
 
 class Webhook:
@@ -47,36 +33,13 @@ class Webhook:
         return "Webhook(…)"  # its URL is a secret
 
     def post(self, body: bytes, timeout: float = TOTAL_TIMEOUT) -> Result:
-        """Send one alert; ``timeout`` (at most ``TOTAL_TIMEOUT``) bounds connecting, sending and
-        reading the answer (not the name lookup, which the resolver bounds)."""
-        total = min(TOTAL_TIMEOUT, timeout)
-        limit = Timeout(
-            connect=min(CONNECT_TIMEOUT, total), read=min(READ_TIMEOUT, total), total=total
+        """Send one alert within ``timeout`` (``bounded_request``)."""
+        answer = bounded_request(
+            self._session, "POST", self._url, self._headers, body, timeout=timeout
         )
-        _tricks.set_deadline(time.monotonic() + total)
-        try:
-            response = self._session.post(
-                self._url,
-                headers=self._headers,
-                data=body,
-                timeout=limit,  # type: ignore[arg-type]  # requests passes it on to urllib3
-                allow_redirects=False,
-                stream=True,
-            )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            _tricks.set_deadline(None)
-            return Result(RETRY, type(exc).__name__)
-        except Exception as exc:  # any other failure loses this alert, never the job
-            _tricks.set_deadline(None)
-            return Result(DROP, type(exc).__name__)
-        try:
-            answer = response.raw.read(MAX_ANSWER, decode_content=True) or b""
-        except Exception:
-            answer = b""
-        finally:
-            response.close()
-            _tricks.set_deadline(None)
-        return classify(response.status_code, response.headers.get("Retry-After"), answer)
+        if isinstance(answer, Result):
+            return answer
+        return classify(answer.status, answer.retry_after, answer.body)
 
     def close(self) -> None:
         self._session.close()

@@ -11,6 +11,7 @@ import json
 import math
 import os
 import time
+from dataclasses import dataclass
 from typing import Any
 
 import requests
@@ -25,13 +26,73 @@ from . import _tricks
 from ._config import Endpoint
 from ._throttle import DROP, OK, REFUSED, RETRY, Result
 
-__all__ = ["BoundedAdapter", "Transport", "classify", "environment_session", "retry_after"]
+__all__ = [
+    "Answer",
+    "BoundedAdapter",
+    "Transport",
+    "bounded_request",
+    "classify",
+    "environment_session",
+    "retry_after",
+]
 
 CONNECT_TIMEOUT = 3.05
 READ_TIMEOUT = 10.0
 TOTAL_TIMEOUT = 15.0
 RETRY_AFTER_CAP = 60.0
+MAX_ANSWER = 1 << 16  # bytes of an answer read (a rate limit's JSON, or a drained reply)
 _RETRYABLE = frozenset({429, 502, 503, 504})
+
+
+@dataclass(frozen=True)
+class Answer:
+    """What a server answered: its status code, ``Retry-After`` header and the body's start."""
+
+    status: int
+    retry_after: str | None
+    body: bytes
+
+
+def bounded_request(
+    session: requests.Session,
+    method: str,
+    url: str,
+    headers: dict[str, str],
+    body: bytes,
+    *,
+    timeout: float = TOTAL_TIMEOUT,
+) -> Answer | Result:
+    """One request whose connecting, sending and reading the answer take at most ``timeout``
+    (at most ``TOTAL_TIMEOUT``; the name lookup is the resolver's to bound), never redirected
+    (a redirect would carry the token or the webhook's body elsewhere). A Result when no answer
+    came: RETRY for a connection error or a timeout, DROP for anything else; never raises."""
+    total = min(TOTAL_TIMEOUT, timeout)
+    limit = Timeout(connect=min(CONNECT_TIMEOUT, total), read=min(READ_TIMEOUT, total), total=total)
+    _tricks.set_deadline(time.monotonic() + total)
+    try:
+        response = session.request(
+            method,
+            url,
+            headers=headers,
+            data=body,
+            timeout=limit,  # type: ignore[arg-type]  # requests passes it on to urllib3
+            allow_redirects=False,
+            stream=True,
+        )
+    except (requests.ConnectionError, requests.Timeout) as exc:
+        _tricks.set_deadline(None)
+        return Result(RETRY, type(exc).__name__)
+    except Exception as exc:  # any other failure loses this request, never the job
+        _tricks.set_deadline(None)
+        return Result(DROP, type(exc).__name__)
+    try:  # read a small answer whole, so the connection is reused
+        start = response.raw.read(MAX_ANSWER, decode_content=True) or b""
+    except Exception:
+        start = b""
+    finally:
+        response.close()
+        _tricks.set_deadline(None)
+    return Answer(response.status_code, response.headers.get("Retry-After"), start)
 
 
 def retry_after(value: str | None, now: float | None = None) -> float | None:
@@ -111,38 +172,19 @@ class Transport:
         return f"Transport({self.endpoint!r})"
 
     def post(self, text: str, timeout: float = TOTAL_TIMEOUT) -> Result:
-        """Send one status; ``timeout`` (at most ``TOTAL_TIMEOUT``) bounds connecting, sending
-        and reading the answer (not the name lookup, which the resolver bounds)."""
+        """Send one status within ``timeout`` (``bounded_request``)."""
         body = json.dumps({"status_detail": text}, ensure_ascii=True).encode("ascii")
-        total = min(TOTAL_TIMEOUT, timeout)
-        limit = Timeout(
-            connect=min(CONNECT_TIMEOUT, total), read=min(READ_TIMEOUT, total), total=total
+        answer = bounded_request(
+            self._session,
+            self.endpoint.method,
+            self.endpoint.url,
+            self._headers,
+            body,
+            timeout=timeout,
         )
-        _tricks.set_deadline(time.monotonic() + total)
-        try:
-            response = self._session.request(
-                self.endpoint.method,
-                self.endpoint.url,
-                headers=self._headers,
-                data=body,
-                timeout=limit,  # type: ignore[arg-type]  # requests passes it on to urllib3
-                allow_redirects=False,  # never carry the token to another address
-                stream=True,
-            )
-        except (requests.ConnectionError, requests.Timeout) as exc:
-            _tricks.set_deadline(None)
-            return Result(RETRY, type(exc).__name__)
-        except Exception as exc:  # any other failure loses this status, never the job
-            _tricks.set_deadline(None)
-            return Result(DROP, type(exc).__name__)
-        try:
-            response.raw.read(1 << 16)  # drain a small answer so the connection is reused
-        except Exception:
-            pass
-        finally:
-            response.close()
-            _tricks.set_deadline(None)
-        return classify(response.status_code, response.headers.get("Retry-After"))
+        if isinstance(answer, Result):
+            return answer
+        return classify(answer.status, answer.retry_after)
 
     def close(self) -> None:
         self._session.close()
