@@ -417,13 +417,3 @@ def ranks_line(member: tuple[int, int] | None, ranks: Sequence[tuple[int, BarVie
             behind = f" (\u2212{_round(lag, 6)})" if lag > 0 else ""
             parts.append(f"slowest rank {slowest[0]} at {count_text(slowest[1])}{behind}")
     return text_line(" \u00b7 ".join(parts)) if parts else None
-
-
-def error_text(error: BaseException) -> str:
-    """``RuntimeError: CUDA out of memory`` cut to about 100 characters, on one line."""
-    name = type(error).__name__
-    try:
-        message = str(error)
-    except Exception:
-        message = ""
-    return clean(f"{name}: {message}" if message else name, 100)

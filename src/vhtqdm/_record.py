@@ -291,10 +291,6 @@ class Record:
 
     # -- what the status reads ------------------------------------------------------------------
 
-    def has_news(self) -> bool:
-        """Whether anything was ever worth showing (a process without it decides nothing)."""
-        return bool(self._live or self._ended or self.milestone or self.ending)
-
     def phases(self) -> list[BarView]:
         """Every outermost bar that ended, oldest first (the newest ``MAX_PHASES``)."""
         return [v for _, _, v in self._phases]
