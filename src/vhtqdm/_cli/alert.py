@@ -11,13 +11,13 @@ from __future__ import annotations
 
 import argparse
 import logging
-import math
 import os
 import sys
 
 from .. import _log
 from .._config import ConfigError, load_endpoint, read_settings
 from .._events import INFO, LEVELS
+from .status import finite_number
 
 DEFAULT_TIMEOUT = 10.0
 EXAMPLES = """\
@@ -29,17 +29,6 @@ examples:
 VHTQDM_ALERT_URL is a Slack, Microsoft Teams (workflow) or Discord webhook, or any URL (a JSON
 body); set it as a secret environment variable of the step or project.
 """
-
-
-def _seconds(text: str) -> float:
-    """An argparse type: a finite number of seconds."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not math.isfinite(value):
-        raise argparse.ArgumentTypeError(f"not a number of seconds: {text!r}")
-    return value
 
 
 def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -57,7 +46,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument("--level", choices=LEVELS, default=INFO, help="default: info")
     parser.add_argument(
         "--timeout",
-        type=_seconds,
+        type=finite_number,
         default=DEFAULT_TIMEOUT,
         help=f"seconds to keep trying to deliver (default {DEFAULT_TIMEOUT:g})",
     )

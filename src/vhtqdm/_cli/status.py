@@ -36,7 +36,7 @@ class InputError(Exception):
     """The command line cannot make a status (the message says why)."""
 
 
-def _finite(text: str) -> float:
+def finite_number(text: str) -> float:
     """An argparse type: a finite number."""
     try:
         value = float(text)
@@ -50,7 +50,7 @@ def _finite(text: str) -> float:
 def _points(text: str) -> list[float]:
     """An argparse type: comma-separated finite numbers (``0.9,0.7,0.4``)."""
     try:
-        return [_finite(part) for part in text.split(",") if part.strip()]
+        return [finite_number(part) for part in text.split(",") if part.strip()]
     except argparse.ArgumentTypeError:
         raise argparse.ArgumentTypeError(f"not comma-separated numbers: {text!r}") from None
 
@@ -67,9 +67,9 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("text", nargs="?", help="the text line")
     parser.add_argument("--color", help="the text's color: good, bad, warn or any CSS color")
-    parser.add_argument("--gauge", type=_finite, metavar="VALUE", help="add a gauge at VALUE")
+    parser.add_argument("--gauge", type=finite_number, metavar="VALUE", help="add a gauge at VALUE")
     parser.add_argument(
-        "--max", type=_finite, default=1.0, help="the gauge's maximum (default 1: a fraction)"
+        "--max", type=finite_number, default=1.0, help="the gauge's maximum (default 1: a fraction)"
     )
     parser.add_argument("--label", help="the gauge's label")
     parser.add_argument(
@@ -77,7 +77,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument(
         "--timeout",
-        type=_finite,
+        type=finite_number,
         default=DEFAULT_TIMEOUT,
         help=f"seconds to keep trying to deliver (default {DEFAULT_TIMEOUT:g})",
     )
