@@ -33,6 +33,7 @@ PAGE_UPDATES = 20  # updates sent to the page at most per poll
 PAGE_WATCHING = 3.0  # a page that polled this recently (seconds) is open: it polls every 0.5 s
 WATCH_LINGER = 10.0  # at most this long (seconds) for a `vhtqdm watch` to read how it ended
 MAX_BODY = 256 * 1024
+_REFUSED = object()  # a body refused for its length (the answer is sent)
 ASSETS = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/preview.css": ("preview.css", "text/css; charset=utf-8"),
@@ -253,6 +254,19 @@ class _Handler(BaseHTTPRequestHandler):
         """Answer with ``data`` as JSON."""
         self._send(code, json.dumps(data).encode(), "application/json")
 
+    def _json_body(self) -> object:
+        """The request's JSON body (None when it is not JSON); ``_REFUSED`` once a body of no
+        announced or too large a length has been refused."""
+        length = self._length() if self.headers.get("Content-Length") else -1
+        if not 0 <= length <= MAX_BODY:
+            self.server.state.reject()
+            self._refuse(413 if length > MAX_BODY else 411, {"detail": "Bad length."})
+            return _REFUSED
+        try:
+            return json.loads(self.rfile.read(length))
+        except ValueError:
+            return None
+
     def _length(self) -> int:
         """The body's announced length; -1 when missing, malformed, or chunked."""
         if self.headers.get("Transfer-Encoding"):
@@ -324,15 +338,9 @@ class _Handler(BaseHTTPRequestHandler):
             state.reject()
             self._refuse(401, {"detail": "Invalid token."})
             return
-        length = self._length() if self.headers.get("Content-Length") else -1
-        if not 0 <= length <= MAX_BODY:
-            state.reject()
-            self._refuse(413 if length > MAX_BODY else 411, {"detail": "Bad length."})
+        body = self._json_body()
+        if body is _REFUSED:
             return
-        try:
-            body = json.loads(self.rfile.read(length))
-        except ValueError:
-            body = None
         status = body.get("status_detail") if isinstance(body, dict) else None
         if not isinstance(status, str):
             state.reject()
@@ -348,15 +356,10 @@ class _Handler(BaseHTTPRequestHandler):
             state.reject()
             self._refuse(404, {"detail": "No such webhook."})
             return
-        length = self._length() if self.headers.get("Content-Length") else -1
-        if not 0 <= length <= MAX_BODY:
-            state.reject()
-            self._refuse(413 if length > MAX_BODY else 411, {"detail": "Bad length."})
+        body = self._json_body()
+        if body is _REFUSED:
             return
-        try:
-            alert = read_alert(json.loads(self.rfile.read(length)))
-        except ValueError:
-            alert = None
+        alert = read_alert(body)
         if alert is None:
             state.reject()
             self._json(400, {"detail": "Not an alert in vhtqdm's JSON format."})
