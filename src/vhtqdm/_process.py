@@ -97,6 +97,13 @@ def _build(environ: Any) -> Mirror | None:
         return None
     if endpoint is None and not settings.alert_url:
         return None  # not on Valohai: silent
+    from . import _threads
+
+    if not _threads.allowed():
+        # An isolated subinterpreter: no thread could ever send, and the senders' imports
+        # (hashlib, requests) crash some CPython 3.12 builds as it is destroyed. Plain tqdm.
+        _log.info_once("threads", "no daemon threads in this interpreter: status mirroring is off")
+        return None
     secrets = endpoint.secrets() if endpoint is not None else []
     if settings.alert_url:
         from ._webhooks import url_secrets

@@ -18,6 +18,16 @@ LATER = "later"  # try again after RETRY seconds
 NEVER = "never"  # daemon threads are refused here, or the interpreter is shutting down
 
 
+def allowed() -> bool:
+    """Whether this interpreter runs daemon threads at all (an isolated subinterpreter, 3.12+,
+    refuses them as the thread is made: nothing is started here)."""
+    try:
+        threading.Thread(daemon=True)
+    except RuntimeError:
+        return False
+    return True
+
+
 def start(target: Callable[..., Any], name: str, *args: Any) -> tuple[str, threading.Thread | None]:
     """Start ``target(*args)`` on a daemon thread named ``name``; how it went, and the thread."""
     try:
