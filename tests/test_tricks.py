@@ -138,3 +138,18 @@ def test_a_bounded_connection_never_prints_a_request() -> None:
 
 def test_no_green_threads_here() -> None:
     assert _tricks.green_threads() is False
+
+
+def test_an_imports_lock_wait_is_seen_where_importlib_keeps_it() -> None:
+    import _frozen_importlib  # the bootstrap importlib runs (importlib._bootstrap is a copy)
+
+    assert not _tricks.waiting_for_import()
+    if sys.version_info >= (3, 12):
+        assert not isinstance(_frozen_importlib._blocking_on, dict)  # re-entrant: no need
+        return
+    assert isinstance(_frozen_importlib._blocking_on, dict)
+    _frozen_importlib._blocking_on[threading.get_ident()] = object()  # what acquire() holds
+    try:
+        assert _tricks.waiting_for_import()
+    finally:
+        del _frozen_importlib._blocking_on[threading.get_ident()]

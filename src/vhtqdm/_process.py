@@ -11,9 +11,10 @@ and installs the exit hook (the final status, within ``VHTQDM_FLUSH_TIMEOUT``), 
 watch (``_signals``) and one after-fork hook. With ``VHTQDM_ALERT_URL`` set it also builds the
 alerts (``_alerts``: their own sender, fed by what each status is made of), also off Valohai,
 where the status is then composed for them and posted nowhere (``_alerts.Unposted``).
-Off Valohai this module is all that ``import vhtqdm`` loads besides the bar: the rest (json,
-dataclasses, requests…) loads only when a config is found, so that importing vhtqdm costs next
-to nothing over tqdm; requests only on the sender's thread, at its first send.
+Off Valohai this module (and ``_tricks``, which it asks whether it may import) is all that
+``import vhtqdm`` loads besides the bar: the rest (json, dataclasses, requests…) loads only
+when a config is found, so that importing vhtqdm costs next to nothing over tqdm; requests only
+on the sender's thread, at its first send.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import threading
 import time
 from typing import TYPE_CHECKING, Any
 
-from . import _log
+from . import _log, _tricks
 
 if TYPE_CHECKING:
     from ._alerts import Alerts
@@ -60,6 +61,8 @@ def get() -> Mirror | None:
     global _resolving
     if _resolved:
         return _current
+    if _tricks.waiting_for_import():
+        return None  # a signal handler inside an import's wait: resolving imports; next time
     with _resolve_lock:
         if _resolving:
             return None
@@ -182,7 +185,7 @@ def _wire(mirror: Mirror, alerts: Alerts | None) -> Mirror:
     _alerts = alerts
     if settings.sigterm:
         install_sigterm()
-    if _tricks_exiting():
+    if _tricks.interpreter_exiting():
         # The first bar runs in an atexit handler: no exit hook will run after it, and no thread
         # may start (3.12): each bar's close is delivered as it happens, within the flush bound.
         sender.at_exit(settings.flush_timeout)
@@ -190,12 +193,6 @@ def _wire(mirror: Mirror, alerts: Alerts | None) -> Mirror:
         atexit.register(_at_exit)
         _exit_hooked = True
     return mirror
-
-
-def _tricks_exiting() -> bool:
-    from ._tricks import interpreter_exiting
-
-    return interpreter_exiting()
 
 
 def install_sigterm() -> None:
@@ -267,7 +264,7 @@ def _at_exit() -> None:
     mirror, router, alerts = _current, _router, _alerts
     if mirror is None or mirror.off:
         return
-    from . import _signals, _tricks
+    from . import _signals
 
     bound = mirror.settings.flush_timeout
     delivered = False

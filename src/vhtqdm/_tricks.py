@@ -125,6 +125,17 @@ def interpreter_exiting() -> bool:
     return frame.f_code.co_name not in ("<module>", "_run_module_as_main")
 
 
+def waiting_for_import() -> bool:
+    """Whether this thread is in importlib's wait for a module lock (CPython 3.9-3.11), as a
+    signal handler that interrupted an import is. An import made there removes the interrupted
+    one's entry in ``_blocking_on`` and that import fails with a KeyError; 3.12 made the
+    bookkeeping re-entrant."""
+    if sys.version_info >= (3, 12):
+        return False
+    blocking = getattr(sys.modules.get("_frozen_importlib"), "_blocking_on", None)
+    return isinstance(blocking, dict) and threading.get_ident() in blocking
+
+
 def keep_sigint_exit() -> None:
     """Let an uncaught Ctrl-C still end the process by SIGINT (exit code 130), as without us.
 

@@ -159,3 +159,33 @@ def test_a_passing_thread_limit_does_not_turn_mirroring_off(
     assert run.out.strip() == "True"
     live = [p for p in server.posts if "later" in p.status]
     assert live, "nothing was posted while the job ran"
+
+
+@pytest.mark.skipif(sys.version_info >= (3, 12), reason="importlib's lock wait is re-entrant")
+def test_a_handler_calling_vhtqdm_inside_an_imports_lock_wait_leaves_that_import_whole(
+    server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code (it broke a CI run on 3.9 once): a signal handler that runs
+    # while its thread waits for an import's module lock (CPython 3.9-3.11) and calls vhtqdm
+    # first made vhtqdm import its parts there; that nested import removed the interrupted
+    # one's entry in importlib's _blocking_on, and the program's import raised KeyError. The
+    # handler's moment is made here without a race: the entry the wait would hold is put in.
+    run = run_script(
+        """
+        import threading, _frozen_importlib
+        import vhtqdm
+        marker = object()
+        me = threading.get_ident()
+        _frozen_importlib._blocking_on[me] = marker  # as in _ModuleLock.acquire's wait
+        vhtqdm.set_status("from the handler")
+        vhtqdm.flush(0)
+        print(_frozen_importlib._blocking_on.get(me) is marker)
+        del _frozen_importlib._blocking_on[me]
+        vhtqdm.set_status("after the import")  # then vhtqdm mirrors as usual
+        print(vhtqdm.flush(5))
+        """,
+        config_dir,
+    )
+    assert run.code == 0, run.err
+    assert run.out.split() == ["True", "True"], run.err
+    assert server.last is not None and "after the import" in server.last.status
