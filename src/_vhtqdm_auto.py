@@ -3,10 +3,11 @@
 ``vhtqdm_auto.pth``, installed beside this module in site-packages, runs at every start-up of
 the interpreter and imports this module only when ``VHTQDM_AUTO`` is set (unset: one
 ``os.environ`` lookup, nothing imported). Here, with the variable on, mirroring not disabled
-and a Valohai config present (``$VH_CONFIG_DIR/api.json``), tqdm's class is instrumented
-(``vhtqdm._instrument``) right after tqdm is imported, before any library can subclass it or
-bind its names; a program that never imports tqdm pays one short Python call per import.
-Off Valohai nothing more happens: plain tqdm, nothing loaded.
+and a Valohai config present (``$VH_CONFIG_DIR/api.json``) or an alert URL set, tqdm's class
+is instrumented (``vhtqdm._instrument``) right after tqdm is imported, before any library can
+subclass it or bind its names; a program that never imports tqdm pays one short Python call
+per import.
+Off Valohai without alerts nothing more happens: plain tqdm, nothing loaded.
 
 It runs in every process of a job, before the program: standard library only, nothing imported
 at start-up, and no exception leaves it. Children started by ``subprocess`` or
@@ -35,9 +36,12 @@ def _yes(value: "str | None") -> bool:
 
 def wanted(environ: "Mapping[str, str]" = os.environ) -> bool:
     """Zero-code mode applies: asked for, not disabled, and on Valohai (an ``api.json``; a broken
-    one is reported by the first bar, as for vhtqdm's own bars)."""
+    one is reported by the first bar, as for vhtqdm's own bars) or told to alert (an alert URL,
+    which vhtqdm's own bars follow off Valohai too)."""
     if not _yes(environ.get(VARIABLE)) or _yes(environ.get("VHTQDM_DISABLE")):
         return False
+    if environ.get("VHTQDM_ALERT_URL", "").strip():
+        return True
     config_dir = environ.get("VH_CONFIG_DIR") or DEFAULT_CONFIG_DIR
     return os.path.exists(os.path.join(config_dir, "api.json"))
 

@@ -11,6 +11,7 @@ from pathlib import Path
 
 import pytest
 
+from ..alerts.hooks import Webhook
 from ..helpers import job_env, run_command, run_script
 from ..server import StatusServer
 from . import AUTO, labels, script, vhtqdm_run
@@ -219,6 +220,19 @@ def test_auto_in_the_environment_needs_no_wrapper(
     assert final_labels(server)[0].startswith("env 10/10")
 
 
+def test_a_library_bar_alerts_off_valohai_as_vhtqdms_own_bar_does(tmp_path: Path) -> None:
+    # Off Valohai (no api.json) with an alert URL: vhtqdm's own bars alert, so must tqdm's.
+    hook = Webhook("json")
+    try:
+        job = script(tmp_path / "job.py", BAR.format(desc="local"))
+        run = vhtqdm_run([sys.executable, str(job)], None, env={"VHTQDM_ALERT_URL": hook.url})
+        assert run.code == 0, run.err
+        (told,) = [call.body for call in hook.calls]
+        assert told["event"] == "finished" and told["lines"][0].startswith("local 10/10"), told
+    finally:
+        hook.close()
+
+
 # -- log mode, as for vhtqdm's own bars ------------------------------------------------------------
 
 LOGGED = """
@@ -246,7 +260,7 @@ def test_a_library_bar_prints_log_lines_in_a_log_as_vhtqdms_does(
     assert final_labels(server)[0].startswith("hidden 5/5")  # but counted for the status
 
 
-def test_run_says_when_its_python_has_no_hook_on_valohai(
+def test_run_says_when_its_python_has_no_hook_on_valohai_or_alerting(
     monkeypatch: pytest.MonkeyPatch,
     tmp_path: Path,
     config_dir: Path,
@@ -273,3 +287,6 @@ def test_run_says_when_its_python_has_no_hook_on_valohai(
     monkeypatch.setenv("VH_CONFIG_DIR", str(tmp_path / "nowhere"))  # off Valohai: nothing to say
     assert main(["run", "true"]) == 127
     assert capsys.readouterr().err == "vhtqdm run: command not found: true\n"
+    monkeypatch.setenv("VHTQDM_ALERT_URL", "http://127.0.0.1:9/hook")  # unless it would alert
+    assert main(["run", "true"]) == 127
+    assert "start-up hook (vhtqdm_auto.pth)" in capsys.readouterr().err

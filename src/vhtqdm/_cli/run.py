@@ -71,7 +71,8 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _mirroring(env: dict[str, str]) -> bool:
-    """On Valohai (an ``api.json``) with mirroring not turned off."""
+    """On Valohai (an ``api.json``) or alerting, with mirroring not turned off."""
     from .._config import config_path, read_settings
 
-    return os.path.exists(config_path(env)) and not read_settings(env)[0].disabled
+    settings = read_settings(env)[0]
+    return (os.path.exists(config_path(env)) or bool(settings.alert_url)) and not settings.disabled
