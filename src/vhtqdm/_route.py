@@ -10,8 +10,9 @@ on the sender's thread, before the first send, it decides the process's role onc
   claim) never posts: it sends a small JSON snapshot of its bars, at most once per second,
   non-blocking, dropped when the poster is busy or gone. A relay that finds nobody listening
   takes the claim over when it may (not a secondary rank; a multiprocessing child only after a
-  grace period, so that its parent, whose first bar may come a moment later, keeps the claim:
-  the ``torch.multiprocessing.spawn`` pattern, where rank 0 is a child, still gets a poster).
+  grace period, so that its parent, whose first bar may come a moment later, keeps the claim;
+  but at once when its ``torch.distributed`` process group names it rank 0: the
+  ``torch.multiprocessing.spawn`` pattern, where rank 0 is a child).
 
 Processes that show nothing decide nothing: no thread, no socket.
 """
@@ -202,6 +203,8 @@ class Router:
         group = _ranks.process_group_rank(self._environ)  # initialised by now, if ever
         if group is not None:
             self.rank, self.secondary = group, group != 0
+            if group == 0:  # the program names this process the main one: no grace to wait
+                self._may_claim_at = self._clock()
         self._name = _claim.key(self._endpoint.url, self._endpoint.headers)
         where = _claim.address(self._name)
         if where is None:  # nowhere to meet the others: the main rank posts
