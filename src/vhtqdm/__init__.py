@@ -48,7 +48,7 @@ __all__ = [
     "tqdm_pandas",
     "trange",
 ]
-__version__ = "0.2.0"
+__version__ = "0.3.0.dev0"  # the next release in the making (CHANGELOG: Unreleased)
 
 
 # tqdm's top-level notebook shortcuts, mirrored: vhtqdm.notebook imports tqdm.notebook, which tries
