@@ -197,7 +197,8 @@ class Router:
         """Decide the role (on the sender's thread, before the first send)."""
         if self.role is None:
             with self._guard:
-                self._decide()
+                if self.role is None:  # (another thread may have decided meanwhile)
+                    self._decide()
 
     def _decide(self) -> None:
         group = _ranks.process_group_rank(self._environ)  # initialised by now, if ever
@@ -269,20 +270,29 @@ class Router:
         if self._closed:  # closed while deciding (a reset): the claim is not ours to keep
             _claim.release(sock)
             return False
+        try:
+            poster = self._poster(sock)
+        except BaseException:  # its HTTP session could not be built: nothing taken, try later
+            _claim.release(sock)
+            raise
         self._claim = sock
-        old = self.role
-        self.role = self._poster(sock)
+        old, self.role = self.role, poster
         if isinstance(old, Relay):
             old.close()
         return True
 
     def _poster(self, sock: socket.socket | None = None) -> Poster:
+        """The poster, its HTTP session built first: when that fails (an import that met a
+        module another thread was importing), no listener has started and the decision is
+        made again at the next send (a claim kept meanwhile would have the process relay to
+        itself)."""
+        post = self._transport()
         peers = None
         if sock is not None:
             peers = Peers(self.rank or 0, self.member)
             self._listener = Listener(sock, peers, self._changed)
             self._listen()
-        return Poster(self._status, self._transport(), peers)
+        return Poster(self._status, post, peers)
 
     def _listen(self) -> None:
         """Start the listener's thread (again, when it could not start before)."""

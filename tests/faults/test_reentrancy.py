@@ -121,6 +121,45 @@ def test_a_nested_submit_while_the_thread_starts_starts_no_second_thread(
     assert run.out.strip() == "1"
 
 
+def test_a_failed_import_on_the_sender_thread_is_tried_again_not_a_lost_status(
+    server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code (seen in CI on 3.9, under load, with a signal handler calling
+    # vhtqdm every 5 ms): the sender thread's import of requests met a module the main thread
+    # was still importing ("partially initialized module 'tempfile'"), after the process had
+    # claimed the execution; the next try found the claim taken, by itself, and the process
+    # relayed to its own listener for the rest of the job: no status at all. Here the import
+    # fails once, as it did there.
+    run = run_script(
+        """
+        import sys, threading, time
+        import vhtqdm
+        from vhtqdm import tqdm
+
+        class FailsOnce:  # the sender thread's first import of requests fails
+            failed = False
+            def find_spec(self, name, path=None, target=None):
+                if name == "requests" and not self.failed:
+                    if threading.current_thread().name == "vhtqdm-sender":
+                        self.failed = True
+                        raise AttributeError("partially initialized module 'tempfile'")
+                return None
+        sys.meta_path.insert(0, FailsOnce())
+
+        for _ in tqdm(range(20), desc="train", status_interval=0.5):
+            time.sleep(0.1)
+        print(vhtqdm.flush(5))
+        """,
+        config_dir,
+        timeout=30,
+    )
+    assert run.code == 0, run.err
+    assert run.out.split() == ["True"], run.err
+    assert server.posts, "the process relayed to itself: nothing was posted"
+    assert len(server.posts) >= 3  # live while it ran, not only its last word
+    assert server.last is not None and server.last.of_type("gauge")[0]["value"] == 20
+
+
 @pytest.mark.skipif(
     sys.version_info[:3] == (3, 13, 0),
     reason="CPython 3.13.0 segfaults (signal 11) running this pure-Python script",
