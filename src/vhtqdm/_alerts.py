@@ -254,12 +254,19 @@ class Alerts:
     # -- the sender's route (on the alerts' thread, or inline at exit) ------------------------
 
     def prepare(self) -> None:
-        """Import the HTTP client (requests) and learn who speaks, once, off the user's thread."""
+        """Learn who speaks and import the HTTP client (requests), off the user's thread."""
         self._context = context(self._environ, self._api_url.value or None)
-        with self._guard:  # a fork meanwhile waits (its child would inherit the import lock)
-            from ._post import Webhook
+        self._client()
 
-            self._post = Webhook(self._url.value).post
+    def _client(self) -> Post:
+        """The webhook's poster, built now if no try has built it yet: an import can fail once
+        (a module the job's thread is still importing, as CPython 3.9 allows) and work later."""
+        if self._post is None:
+            with self._guard:  # a fork meanwhile waits (its child would inherit the import lock)
+                from ._post import Webhook
+
+                self._post = Webhook(self._url.value).post
+        return self._post
 
     def compose(self) -> tuple[str, bool]:
         """The next alert's word (the latest one delivered when none waits), and whether more
@@ -276,8 +283,12 @@ class Alerts:
         if not self._queue or self._queue[0].word != text:
             return Result(OK)
         head = self._queue[0]
-        post = self._post
-        result = post(head.body, timeout) if post is not None else Result(DROP, "no HTTP client")
+        try:
+            post = self._client()
+        except Exception as exc:  # tried again with the next alert
+            result = Result(RETRY, f"no HTTP client: {type(exc).__name__}")
+        else:
+            result = post(head.body, timeout)
         head.tries += 1
         kind = result.kind
         if kind == RETRY and head.tries >= ALERT_TRIES:

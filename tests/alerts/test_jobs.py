@@ -160,6 +160,35 @@ def test_a_nan_names_the_step_the_status_names(
     assert told["level"] == "error" and told["job"].startswith("job ")
 
 
+def test_a_failed_import_on_the_alerts_thread_is_tried_again(hook: Webhook) -> None:
+    # Fails on the previous code: the alerts' thread imported requests once; when that import
+    # failed (a module the job's thread was still importing, as CPython 3.9 allows), every
+    # alert of the job was dropped ("no HTTP client").
+    run = run_script(
+        """
+        import sys, threading
+        from vhtqdm import tqdm
+
+        class FailsOnce:
+            failed = False
+            def find_spec(self, name, path=None, target=None):
+                if name == "requests" and not self.failed:
+                    if threading.current_thread().name == "vhtqdm-alerts":
+                        self.failed = True
+                        raise AttributeError("partially initialized module 'tempfile'")
+                return None
+        sys.meta_path.insert(0, FailsOnce())
+
+        for _ in tqdm(range(5), desc="train"):
+            pass
+        """,
+        None,
+        env=env(hook),
+    )
+    assert run.code == 0, run.err
+    assert events(hook) == ["finished"], run.err
+
+
 def test_vhtqdm_alert_is_always_sent_and_the_cap_is_told_at_the_end(hook: Webhook) -> None:
     run = run_script(
         """
