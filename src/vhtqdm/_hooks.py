@@ -21,7 +21,7 @@ from typing import TYPE_CHECKING, Any
 
 from tqdm.std import tqdm as std_tqdm
 
-from . import _process
+from . import _process, _tricks
 
 if TYPE_CHECKING:
     from ._logmode import LogLine
@@ -73,7 +73,9 @@ def prepare(
     bar._vh_detail = ""
     bar._vh_log = None
     bar._vh_meta = False
-    mirror = _process.get() if status is not False else None
+    if status is False or _disabled(args, kwargs):
+        return args, None
+    mirror = _process.get()
     if mirror is None:
         return args, None
     try:
@@ -88,6 +90,13 @@ def prepare(
     except Exception:  # never in the way of the bar: it is tqdm's, unmirrored
         return args, None
     return args, mirror
+
+
+def _disabled(args: tuple[Any, ...], kwargs: dict[str, Any]) -> bool:
+    """``disable=True``: the bar never shows, so the process gets no mirror for it (no thread,
+    no claim, no status: a rank whose bars are all hidden is nobody's poster). ``disable=None``
+    is not this: tqdm hides such a bar off a terminal, but it counts and is mirrored."""
+    return _tricks.tqdm_argument(args, kwargs, "disable", False) is True
 
 
 def started(bar: Any, mirror: Mirror) -> None:

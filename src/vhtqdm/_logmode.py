@@ -80,14 +80,6 @@ class LogLine:
             self.printed_n = bar.n
 
 
-def _argument(args: tuple[Any, ...], kwargs: dict[str, Any], name: str, default: Any) -> Any:
-    """tqdm's argument ``name``, given by keyword or by position."""
-    if name in kwargs:
-        return kwargs[name]
-    index = _tricks.tqdm_argument_index(name)
-    return args[index] if index is not None and len(args) > index else default
-
-
 def _replace(
     args: tuple[Any, ...], kwargs: dict[str, Any], name: str, value: Any
 ) -> tuple[Any, ...]:
@@ -118,10 +110,10 @@ def plan(
     ``seconds`` is the bar's log interval (0: tqdm's own drawing). Returns the arguments for
     tqdm and the bar's log line (None: tqdm draws as it always does).
     """
-    file = _argument(args, kwargs, "file", None)
+    file = _tricks.tqdm_argument(args, kwargs, "file", None)
     if file is None:
         file = sys.stderr  # tqdm's default
-    disable = _argument(args, kwargs, "disable", False)
+    disable = _tricks.tqdm_argument(args, kwargs, "disable", False)
     if disable is None:
         if not (hasattr(file, "isatty") and not file.isatty()):
             return args, None  # a terminal: tqdm draws

@@ -41,6 +41,14 @@ def tqdm_argument_index(name: str) -> int | None:
     return _positions[name]
 
 
+def tqdm_argument(args: tuple[Any, ...], kwargs: dict[str, Any], name: str, default: Any) -> Any:
+    """tqdm's argument ``name`` of a call, given by keyword or by position."""
+    if name in kwargs:
+        return kwargs[name]
+    index = tqdm_argument_index(name)
+    return args[index] if index is not None and len(args) > index else default
+
+
 def _iterator_counts_in_n() -> bool:
     """tqdm's ``__iter__`` keeps the loop's count in a local ``n`` and its iterable in
     ``iterable`` (true since tqdm 4.0; checked once, as the code of the installed tqdm says,

@@ -13,10 +13,6 @@ from ..helpers import gauges, run_script
 from ..server import TOKEN, StatusServer
 
 FAST = {"VHTQDM_STATUS_INTERVAL": "0.5"}
-# Jobs whose last word is their only one (a bar that ends as it starts): a process that first
-# claims at its exit builds its HTTP session then (importing requests), which on a loaded CI
-# machine outlasted the default 2 s bound (the exit bound has its own tests).
-LAST_WORD = {**FAST, "VHTQDM_FLUSH_TIMEOUT": "20"}
 
 
 @pytest.mark.slow
@@ -73,7 +69,7 @@ def test_the_spawn_pattern_posts_rank_0s_bar(
             print([p.exitcode for p in procs])
         """,
         config_dir,
-        env=LAST_WORD,
+        env=FAST,
         timeout=60,
         as_file=tmp_path / "launch.py",
     )
@@ -82,6 +78,32 @@ def test_the_spawn_pattern_posts_rank_0s_bar(
     assert server.posts, "rank 0's bar was never posted"
     assert {label for p in server.posts for label in gauges(p)} == {"rank0"}
     assert server.posts[-1].of_type("gauge")[0]["value"] == 20
+
+
+def test_a_process_whose_bars_are_all_disabled_shows_nothing_and_claims_nothing(
+    server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code: a bar made with disable=True (Lightning's and the Trainer's
+    # on every rank but 0) built the process's mirror: a SIGTERM watcher thread, and at exit a
+    # claim and a status. In the spawn pattern above that rank could claim the execution as it
+    # exited, so that rank 0's last word was relayed to a process that posted nothing.
+    run = run_script(
+        """
+        import threading
+        from vhtqdm import tqdm, trange
+        for _ in tqdm(range(3), desc="hidden", disable=True):
+            pass
+        for _ in trange(3, desc="hidden too", disable=True):
+            pass
+        print(sorted(t.name for t in threading.enumerate() if t.name.startswith("vhtqdm")))
+        raise SystemExit(3)
+        """,
+        config_dir,
+        env=FAST,
+    )
+    assert run.code == 3, run.err
+    assert run.out.strip() == "[]"
+    assert server.posts == []
 
 
 RANK_SCRIPT = """
