@@ -1,6 +1,6 @@
 """``python -m benchmarks``: measure every figure, print one table, exit 1 if a target is missed.
 
-Loopback servers only, every child process under a timeout; about five minutes on two cores.
+Loopback servers only, every child process under a timeout; about seven minutes on two cores.
 """
 
 from __future__ import annotations
