@@ -6,8 +6,7 @@ the interpreter and imports this module only when ``VHTQDM_AUTO`` is set (unset:
 and a Valohai config present (``$VH_CONFIG_DIR/api.json``) or an alert URL set, tqdm's class
 is instrumented (``vhtqdm._instrument``) right after tqdm is imported, before any library can
 subclass it or bind its names; a program that never imports tqdm pays one short Python call
-per import.
-Off Valohai without alerts nothing more happens: plain tqdm, nothing loaded.
+per import. Off Valohai without alerts nothing more happens: plain tqdm, nothing loaded.
 
 It runs in every process of a job, before the program: standard library only, nothing imported
 at start-up, and no exception leaves it. Children started by ``subprocess`` or

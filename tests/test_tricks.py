@@ -28,6 +28,9 @@ def test_tqdms_file_and_disable_arguments_are_where_the_positions_say() -> None:
     args[file], args[disable] = io.StringIO(), True
     bar = std_tqdm(*args)
     assert bar.disable is True
+    assert _tricks.tqdm_argument(tuple(args), {}, "disable", False) is True
+    assert _tricks.tqdm_argument((range(3),), {"disable": None}, "disable", False) is None
+    assert _tricks.tqdm_argument((range(3),), {}, "disable", False) is False
     assert _tricks.tqdm_argument_index("no-such-argument") is None
 
 
