@@ -49,6 +49,10 @@ FORK_WAIT = 5.0  # seconds a fork waits at most for that import to end
 REDRAW_PAUSE = 0.005
 REARM_EVERY = 1.0
 _drawn_at = _rearm_due = -1e9
+# A set-up that fails unexpectedly (an import that met a module half imported by the code a
+# signal handler interrupted, as CPython 3.9 allows) is tried once more this many seconds later.
+SETUP_RETRY = 1.0
+_setup_failed_at: float | None = None
 
 
 def get() -> Mirror | None:
@@ -61,6 +65,8 @@ def get() -> Mirror | None:
     global _resolving
     if _resolved:
         return _current
+    if _setup_failed_at is not None and time.monotonic() - _setup_failed_at < SETUP_RETRY:
+        return None  # the set-up failed a moment ago: plain tqdm until its second try
     if _tricks.waiting_for_import():
         return None  # a signal handler inside an import's wait: resolving imports; next time
     with _resolve_lock:
@@ -76,12 +82,15 @@ def get() -> Mirror | None:
 
 
 def _resolve() -> None:
-    global _current, _resolved
+    global _current, _resolved, _setup_failed_at
     try:
         _current = _build(os.environ)
     except Exception as exc:  # never let setup trouble reach the user's loop
-        _log.warn_once("config", f"status mirroring is off ({type(exc).__name__})")
         _current = None
+        if _setup_failed_at is None:
+            _setup_failed_at = time.monotonic()  # once more, later (SETUP_RETRY)
+            return
+        _log.warn_once("config", f"status mirroring is off ({type(exc).__name__})")
     _resolved = True
 
 
@@ -319,6 +328,7 @@ def _after_fork_in_child() -> None:
     own first bar resolves afresh and relays to the process that posts. Only plain assignments
     and closes here, in a fixed order: no logging, no lock acquired (one may be held forever)."""
     global _current, _router, _alerts, _resolved, _resolve_lock, _resolving, _forked, _importing
+    global _setup_failed_at
     from . import _claim
 
     _held_for_fork.clear()  # the child's own locks are new ones
@@ -326,6 +336,7 @@ def _after_fork_in_child() -> None:
         _current.dead = True
     _current = _router = _alerts = None
     _resolved = False
+    _setup_failed_at = None
     _forked = True
     _resolve_lock = threading.RLock()
     _resolving = False

@@ -121,6 +121,43 @@ def test_a_nested_submit_while_the_thread_starts_starts_no_second_thread(
     assert run.out.strip() == "1"
 
 
+def test_a_first_set_up_that_fails_in_an_import_is_tried_once_more(
+    server: StatusServer, config_dir: Path
+) -> None:
+    # Fails on the previous code: one failed import while the process set its mirror up (seen in
+    # CI on 3.9 as "status mirroring is off (AttributeError)", with a signal handler calling
+    # vhtqdm every 5 ms, as a module was half imported) turned mirroring off for the whole job.
+    # A set-up that fails unexpectedly is tried once more a second later; only then is it off.
+    run = run_script(
+        """
+        import sys, time
+        import vhtqdm
+        from vhtqdm import tqdm
+
+        class FailsOnce:
+            failed = False
+            def find_spec(self, name, path=None, target=None):
+                if name == "vhtqdm._mirror" and not self.failed:
+                    self.failed = True
+                    raise AttributeError("partially initialized module 'dataclasses'")
+                return None
+        sys.meta_path.insert(0, FailsOnce())
+
+        deadline = time.monotonic() + 2.5
+        while time.monotonic() < deadline:
+            for _ in tqdm(range(5), desc="short", status_interval=0.5):
+                time.sleep(0.02)
+        print(vhtqdm.flush(5))
+        """,
+        config_dir,
+        timeout=30,
+    )
+    assert run.code == 0, run.err
+    assert "mirroring is off" not in run.err, run.err
+    assert run.out.split() == ["True"], run.err
+    assert server.posts, "mirroring stayed off after one failed import"
+
+
 def test_a_failed_import_on_the_sender_thread_is_tried_again_not_a_lost_status(
     server: StatusServer, config_dir: Path
 ) -> None:
