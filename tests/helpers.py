@@ -127,6 +127,28 @@ def run_script(
     return run_command(command, config_dir, timeout, env, raw)
 
 
+def failing_import_once(module: str, thread: str | None = None) -> str:
+    """Job source (to put first) that fails the job's first import of ``module`` (on the thread
+    named ``thread``, or any), as CPython 3.9 fails an import that meets a module another thread
+    of the process is still importing."""
+    return textwrap.dedent(
+        f"""
+        import sys, threading
+
+        class FailsOnce:
+            failed = False
+            def find_spec(self, name, path=None, target=None):
+                here = threading.current_thread().name
+                if name == {module!r} and not self.failed and {thread!r} in (None, here):
+                    self.failed = True
+                    raise AttributeError("partially initialized module (a concurrent import)")
+                return None
+
+        sys.meta_path.insert(0, FailsOnce())
+        """
+    )
+
+
 def _text(output: bytes) -> str:
     """Decoded as ``subprocess.run(text=True)`` would: universal newlines."""
     return output.decode().replace("\r\n", "\n").replace("\r", "\n")

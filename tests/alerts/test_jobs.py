@@ -17,7 +17,7 @@ from typing import Any
 
 import pytest
 
-from ..helpers import ROOT, job_env, run_script
+from ..helpers import ROOT, failing_import_once, job_env, run_script
 from ..server import Answer, StatusServer, write_api_json
 from .hooks import Reply, Webhook
 
@@ -165,23 +165,14 @@ def test_a_failed_import_on_the_alerts_thread_is_tried_again(hook: Webhook) -> N
     # failed (a module the job's thread was still importing, as CPython 3.9 allows), every
     # alert of the job was dropped ("no HTTP client").
     run = run_script(
-        """
-        import sys, threading
+        failing_import_once("requests", thread="vhtqdm-alerts")
+        + textwrap.dedent(
+            """
         from vhtqdm import tqdm
-
-        class FailsOnce:
-            failed = False
-            def find_spec(self, name, path=None, target=None):
-                if name == "requests" and not self.failed:
-                    if threading.current_thread().name == "vhtqdm-alerts":
-                        self.failed = True
-                        raise AttributeError("partially initialized module 'tempfile'")
-                return None
-        sys.meta_path.insert(0, FailsOnce())
-
         for _ in tqdm(range(5), desc="train"):
             pass
-        """,
+        """
+        ),
         None,
         env=env(hook),
     )

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import subprocess
 import sys
+import textwrap
 from pathlib import Path
 
 import pytest
 
-from ..helpers import run_script
+from ..helpers import failing_import_once, run_script
 from ..server import Answer, StatusServer
 
 pytestmark = pytest.mark.slow
@@ -129,26 +130,20 @@ def test_a_first_set_up_that_fails_in_an_import_is_tried_once_more(
     # vhtqdm every 5 ms, as a module was half imported) turned mirroring off for the whole job.
     # A set-up that fails unexpectedly is tried once more a second later; only then is it off.
     run = run_script(
-        """
-        import sys, time
+        failing_import_once("vhtqdm._mirror")
+        + textwrap.dedent(
+            """
+        import time
         import vhtqdm
         from vhtqdm import tqdm
-
-        class FailsOnce:
-            failed = False
-            def find_spec(self, name, path=None, target=None):
-                if name == "vhtqdm._mirror" and not self.failed:
-                    self.failed = True
-                    raise AttributeError("partially initialized module 'dataclasses'")
-                return None
-        sys.meta_path.insert(0, FailsOnce())
 
         deadline = time.monotonic() + 2.5
         while time.monotonic() < deadline:
             for _ in tqdm(range(5), desc="short", status_interval=0.5):
                 time.sleep(0.02)
         print(vhtqdm.flush(5))
-        """,
+        """
+        ),
         config_dir,
         timeout=30,
     )
@@ -168,25 +163,18 @@ def test_a_failed_import_on_the_sender_thread_is_tried_again_not_a_lost_status(
     # relayed to its own listener for the rest of the job: no status at all. Here the import
     # fails once, as it did there.
     run = run_script(
-        """
-        import sys, threading, time
+        failing_import_once("requests", thread="vhtqdm-sender")
+        + textwrap.dedent(
+            """
+        import time
         import vhtqdm
         from vhtqdm import tqdm
-
-        class FailsOnce:  # the sender thread's first import of requests fails
-            failed = False
-            def find_spec(self, name, path=None, target=None):
-                if name == "requests" and not self.failed:
-                    if threading.current_thread().name == "vhtqdm-sender":
-                        self.failed = True
-                        raise AttributeError("partially initialized module 'tempfile'")
-                return None
-        sys.meta_path.insert(0, FailsOnce())
 
         for _ in tqdm(range(20), desc="train", status_interval=0.5):
             time.sleep(0.1)
         print(vhtqdm.flush(5))
-        """,
+        """
+        ),
         config_dir,
         timeout=30,
     )

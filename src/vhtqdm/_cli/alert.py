@@ -17,9 +17,8 @@ import sys
 from .. import _log
 from .._config import ConfigError, load_endpoint, read_settings
 from .._events import INFO, LEVELS
-from .status import finite_number
+from .status import delivery_options
 
-DEFAULT_TIMEOUT = 10.0
 EXAMPLES = """\
 examples:
   vhtqdm alert "Data set downloaded: 1.2 M images"
@@ -44,15 +43,7 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     )
     parser.add_argument("text", help="what to tell")
     parser.add_argument("--level", choices=LEVELS, default=INFO, help="default: info")
-    parser.add_argument(
-        "--timeout",
-        type=finite_number,
-        default=DEFAULT_TIMEOUT,
-        help=f"seconds to keep trying to deliver (default {DEFAULT_TIMEOUT:g})",
-    )
-    parser.add_argument(
-        "--strict", action="store_true", help="exit 1 when the alert cannot be delivered"
-    )
+    delivery_options(parser, "alert")
     parser.set_defaults(run=run, parser=parser)
 
 

@@ -75,6 +75,13 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
     parser.add_argument(
         "--sparkline", type=_points, metavar="V1,V2,…", help="add a sparkline of these values"
     )
+    delivery_options(parser, "status")
+    parser.set_defaults(run=run, parser=parser)
+
+
+def delivery_options(parser: argparse.ArgumentParser, what: str) -> None:
+    """``--timeout`` and ``--strict`` of a one-shot command that delivers ``what`` (a status, an
+    alert): how long it keeps trying, and whether failing is the command's failure."""
     parser.add_argument(
         "--timeout",
         type=finite_number,
@@ -82,9 +89,8 @@ def add_parser(commands: argparse._SubParsersAction[argparse.ArgumentParser]) ->
         help=f"seconds to keep trying to deliver (default {DEFAULT_TIMEOUT:g})",
     )
     parser.add_argument(
-        "--strict", action="store_true", help="exit 1 when the status cannot be delivered"
+        "--strict", action="store_true", help=f"exit 1 when the {what} cannot be delivered"
     )
-    parser.set_defaults(run=run, parser=parser)
 
 
 def build(
